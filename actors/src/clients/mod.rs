@@ -1,0 +1,4 @@
+//! Clients of outside systems: mail and media storage.
+
+pub mod mail;
+pub mod media;

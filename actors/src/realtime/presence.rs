@@ -1,0 +1,200 @@
+//! Presence: a user is online while any socket of theirs is open. When the first socket
+//! opens or the last one closes, the users they share a chat room with get a `presence`
+//! frame on their notification sockets, and going offline stores `last_seen`.
+
+use std::collections::{HashMap, HashSet};
+
+use actix::prelude::*;
+use bson::doc;
+use chrono::{DateTime, Utc};
+
+use super::frames::{encode, ServerFrame};
+use super::registry::{AttachRegistry, DeliverToUsers, UserChannel};
+use crate::chat::partners_of;
+use crate::ids::UserId;
+use crate::store::{Store, StoreError, USERS};
+use crate::users::{find_users, format_timestamp};
+
+/// Sent by the registry when a user's first socket opened or last socket closed.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PresenceChanged {
+    pub user_id: UserId,
+    pub online: bool,
+}
+
+/// Sent by the chat actor when a room is created, so the cached partner lists stay
+/// complete.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ChatPartnersAdded {
+    pub user_a: UserId,
+    pub user_b: UserId,
+}
+
+/// The presence of one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceView {
+    pub user_id: UserId,
+    /// Whether an account with this id exists.
+    pub exists: bool,
+    pub online: bool,
+    /// When the user's last socket closed; `None` if never seen or unknown.
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// Returns the presence of each user in `user_ids`, in the same order.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<PresenceView>, StoreError>")]
+pub struct GetPresence {
+    pub user_ids: Vec<UserId>,
+}
+
+/// See the module docs.
+pub struct Presence {
+    store: Store,
+    registry: Option<Recipient<DeliverToUsers>>,
+    online: HashSet<UserId>,
+    /// Chat partners of online users, loaded when they come online.
+    partners: HashMap<UserId, Vec<UserId>>,
+}
+
+impl Presence {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            registry: None,
+            online: HashSet::new(),
+            partners: HashMap::new(),
+        }
+    }
+
+    fn announce(&self, user_id: UserId, online: bool, last_seen: Option<DateTime<Utc>>, partners: Vec<UserId>) {
+        let Some(registry) = &self.registry else {
+            return;
+        };
+        if partners.is_empty() {
+            return;
+        }
+        let last_seen = last_seen.map(format_timestamp);
+        let frame = encode(&ServerFrame::Presence {
+            user_id,
+            online,
+            last_seen: last_seen.as_deref(),
+        });
+        let delivery = DeliverToUsers {
+            user_ids: partners,
+            channel: UserChannel::Notifications,
+            frame,
+        };
+        if let Err(error) = registry.try_send(delivery) {
+            log::warn!("presence frame dropped user_id={user_id}: {error}");
+        }
+    }
+
+    fn went_online(&mut self, user_id: UserId, ctx: &mut Context<Self>) {
+        self.online.insert(user_id);
+        let store = self.store.clone();
+        let lookup = async move { partners_of(&store, user_id).await };
+        ctx.spawn(actix::fut::wrap_future(lookup).map(move |result, actor: &mut Self, _| match result {
+            Ok(partners) => {
+                if actor.online.contains(&user_id) {
+                    actor.partners.insert(user_id, partners.clone());
+                    actor.announce(user_id, true, None, partners);
+                }
+            }
+            Err(error) => log::error!("could not load chat partners user_id={user_id}: {error}"),
+        }));
+    }
+
+    fn went_offline(&mut self, user_id: UserId, ctx: &mut Context<Self>) {
+        self.online.remove(&user_id);
+        let now = Utc::now();
+        let cached = self.partners.remove(&user_id);
+        let store = self.store.clone();
+        let work = async move {
+            store
+                .collection::<bson::Document>(USERS)
+                .update_one(doc! { "_id": user_id }, doc! { "$set": { "last_seen": bson::DateTime::from_chrono(now) } })
+                .await
+                .map_err(StoreError::from)?;
+            match cached {
+                Some(partners) => Ok(partners),
+                None => partners_of(&store, user_id).await,
+            }
+        };
+        ctx.spawn(actix::fut::wrap_future(work).map(move |result, actor: &mut Self, _| match result {
+            Ok(partners) => {
+                if !actor.online.contains(&user_id) {
+                    actor.announce(user_id, false, Some(now), partners);
+                }
+            }
+            Err(error) => log::error!("could not record last_seen user_id={user_id}: {error}"),
+        }));
+    }
+}
+
+impl Actor for Presence {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(65_536);
+    }
+}
+
+impl Handler<AttachRegistry> for Presence {
+    type Result = ();
+
+    fn handle(&mut self, message: AttachRegistry, _: &mut Self::Context) {
+        self.registry = Some(message.0);
+    }
+}
+
+impl Handler<PresenceChanged> for Presence {
+    type Result = ();
+
+    fn handle(&mut self, change: PresenceChanged, ctx: &mut Self::Context) {
+        if change.online {
+            self.went_online(change.user_id, ctx);
+        } else {
+            self.went_offline(change.user_id, ctx);
+        }
+    }
+}
+
+impl Handler<ChatPartnersAdded> for Presence {
+    type Result = ();
+
+    fn handle(&mut self, added: ChatPartnersAdded, _: &mut Self::Context) {
+        for (user, partner) in [(added.user_a, added.user_b), (added.user_b, added.user_a)] {
+            if let Some(partners) = self.partners.get_mut(&user) {
+                if !partners.contains(&partner) {
+                    partners.push(partner);
+                }
+            }
+        }
+    }
+}
+
+impl Handler<GetPresence> for Presence {
+    type Result = ResponseFuture<Result<Vec<PresenceView>, StoreError>>;
+
+    fn handle(&mut self, query: GetPresence, _: &mut Self::Context) -> Self::Result {
+        let online: Vec<bool> = query.user_ids.iter().map(|id| self.online.contains(id)).collect();
+        let store = self.store.clone();
+        Box::pin(async move {
+            let users = find_users(&store, &query.user_ids).await?;
+            Ok(query
+                .user_ids
+                .iter()
+                .zip(online)
+                .map(|(id, online)| PresenceView {
+                    user_id: *id,
+                    exists: users.contains_key(id),
+                    online,
+                    last_seen: users.get(id).and_then(|user| user.last_seen),
+                })
+                .collect())
+        })
+    }
+}
