@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit tests, then integration tests against a throwaway
-# FerretDB and s3s-fs on free ports of 127.0.0.1 (the tests start their own SMTP sink).
-# Installs the tools when missing.
+# Runs the whole test suite: formatting and clippy checks, unit tests, then integration
+# tests against a throwaway FerretDB and s3s-fs on free ports of 127.0.0.1 (the tests
+# start their own SMTP sink). Installs the tools when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ensure_ferretdb
 ensure_s3s_fs
+
+log "checking formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 
 WORK="$(mktemp -d)"
 pids=()

@@ -68,9 +68,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Fixtures(FixturesCommand::Load { dir }) => load_fixtures(settings, dir).await,
-        Command::Fixtures(FixturesCommand::LoadUsers { count, prefix, password }) => {
-            load_users(settings, count, &prefix, &password).await
-        }
+        Command::Fixtures(FixturesCommand::LoadUsers {
+            count,
+            prefix,
+            password,
+        }) => load_users(settings, count, &prefix, &password).await,
         Command::Admin(AdminCommand::Promote { email }) => promote(settings, &email).await,
     }
 }
@@ -89,7 +91,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn connect(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(settings.database.uri.expose_secret(), &settings.database.name).await?;
+    let store = Store::connect(
+        settings.database.uri.expose_secret(),
+        &settings.database.name,
+    )
+    .await?;
     store.ensure_indexes().await?;
     Ok(store)
 }
@@ -112,9 +118,20 @@ async fn load_fixtures(settings: Settings, dir: PathBuf) -> anyhow::Result<()> {
         bar.set_position(done);
         bar.set_message(step.to_owned());
     };
-    let report = fixtures::load_dir(&store, &dir, settings.auth.bcrypt_cost, &mut report_progress).await?;
+    let report = fixtures::load_dir(
+        &store,
+        &dir,
+        settings.auth.bcrypt_cost,
+        &mut report_progress,
+    )
+    .await?;
     bar.finish_with_message("fixtures loaded");
-    let mut collections: Vec<_> = report.inserted.keys().chain(report.skipped.keys()).copied().collect();
+    let mut collections: Vec<_> = report
+        .inserted
+        .keys()
+        .chain(report.skipped.keys())
+        .copied()
+        .collect();
     collections.sort_unstable();
     collections.dedup();
     for collection in collections {
@@ -127,7 +144,12 @@ async fn load_fixtures(settings: Settings, dir: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn load_users(settings: Settings, count: u64, prefix: &str, password: &str) -> anyhow::Result<()> {
+async fn load_users(
+    settings: Settings,
+    count: u64,
+    prefix: &str,
+    password: &str,
+) -> anyhow::Result<()> {
     let store = connect(&settings).await?;
     let bar = progress_bar();
     let mut report_progress = |step: &str, done: u64, total: u64| {

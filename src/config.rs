@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use careernexus_actors::config::{AuthConfig, MailConfig, MailTransportKind, MediaConfig, RealtimeConfig};
+use careernexus_actors::config::{
+    AuthConfig, MailConfig, MailTransportKind, MediaConfig, RealtimeConfig,
+};
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
@@ -93,7 +95,12 @@ impl Settings {
     /// # Errors
     /// [`SettingsError::Invalid`] naming the key.
     pub fn check(&self) -> Result<(), SettingsError> {
-        let invalid = |key, problem: &str| Err(SettingsError::Invalid { key, problem: problem.to_owned() });
+        let invalid = |key, problem: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
         let secret = self.auth.jwt_secret.expose_secret();
         if self.server.environment == Environment::Production {
             if secret == DEVELOPMENT_JWT_SECRET || secret.len() < 32 {
@@ -103,7 +110,10 @@ impl Settings {
                 );
             }
             if self.mail.transport == MailTransportKind::Log {
-                return invalid("mail.transport", "the log transport only prints mail; production needs smtp");
+                return invalid(
+                    "mail.transport",
+                    "the log transport only prints mail; production needs smtp",
+                );
             }
         }
         if secret.is_empty() {
@@ -115,17 +125,32 @@ impl Settings {
         if self.auth.otp_max_attempts == 0 {
             return invalid("auth.otp_max_attempts", "must be at least 1");
         }
-        if self.server.default_page_size == 0 || self.server.default_page_size > self.server.max_page_size {
-            return invalid("server.default_page_size", "must be from 1 to server.max_page_size");
+        if self.server.default_page_size == 0
+            || self.server.default_page_size > self.server.max_page_size
+        {
+            return invalid(
+                "server.default_page_size",
+                "must be from 1 to server.max_page_size",
+            );
         }
-        if !self.server.public_base_url.is_empty() && url::Url::parse(&self.server.public_base_url).is_err() {
-            return invalid("server.public_base_url", "must be an absolute URL such as http://127.0.0.1:8000");
+        if !self.server.public_base_url.is_empty()
+            && url::Url::parse(&self.server.public_base_url).is_err()
+        {
+            return invalid(
+                "server.public_base_url",
+                "must be an absolute URL such as http://127.0.0.1:8000",
+            );
         }
         if self.realtime.messages_per_second == 0 {
             return invalid("realtime.messages_per_second", "must be at least 1");
         }
-        if self.realtime.history_default_limit < 1 || self.realtime.history_default_limit > self.realtime.history_max_limit {
-            return invalid("realtime.history_default_limit", "must be from 1 to realtime.history_max_limit");
+        if self.realtime.history_default_limit < 1
+            || self.realtime.history_default_limit > self.realtime.history_max_limit
+        {
+            return invalid(
+                "realtime.history_default_limit",
+                "must be from 1 to realtime.history_max_limit",
+            );
         }
         if self.realtime.max_queued_frames == 0 {
             return invalid("realtime.max_queued_frames", "must be at least 1");
@@ -155,15 +180,21 @@ mod tests {
     fn debug_output_hides_secrets() {
         let settings = Settings::load(&config_path()).expect("config.toml is valid");
         let printed = format!("{settings:?}");
-        assert!(!printed.contains(DEVELOPMENT_JWT_SECRET), "secret leaked into Debug output");
+        assert!(
+            !printed.contains(DEVELOPMENT_JWT_SECRET),
+            "secret leaked into Debug output"
+        );
     }
 
     #[test]
     fn unknown_key_names_the_key() {
         let file = std::env::temp_dir().join(format!("cn-config-{}.toml", std::process::id()));
-        let text = std::fs::read_to_string(config_path()).expect("readable") + "\n[extra]\nspeed = 1\n";
+        let text =
+            std::fs::read_to_string(config_path()).expect("readable") + "\n[extra]\nspeed = 1\n";
         std::fs::write(&file, text).expect("writable");
-        let error = Settings::load(&file).expect_err("unknown section").to_string();
+        let error = Settings::load(&file)
+            .expect_err("unknown section")
+            .to_string();
         std::fs::remove_file(&file).ok();
         assert!(error.contains("extra"), "{error}");
     }
@@ -173,7 +204,10 @@ mod tests {
         let mut settings = Settings::load(&config_path()).expect("config.toml is valid");
         settings.server.environment = Environment::Production;
         settings.mail.transport = MailTransportKind::Smtp;
-        let error = settings.check().expect_err("dev secret in production").to_string();
+        let error = settings
+            .check()
+            .expect_err("dev secret in production")
+            .to_string();
         assert!(error.starts_with("auth.jwt_secret"), "{error}");
     }
 }

@@ -60,8 +60,16 @@ struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let scheme = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build());
-        openapi.components.get_or_insert_with(Default::default).add_security_scheme("bearer", scheme);
+        let scheme = SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        );
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", scheme);
     }
 }
 
@@ -71,5 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn redirect_to_docs() -> HttpResponse {
-    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
 }

@@ -111,8 +111,12 @@ impl From<StoreError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
-            AuthError::Token(_) => ApiError::Unauthorized("Given token not valid for any token type".to_owned()),
-            AuthError::Revoked => ApiError::Unauthorized("Token is blacklisted or its account was deleted.".to_owned()),
+            AuthError::Token(_) => {
+                ApiError::Unauthorized("Given token not valid for any token type".to_owned())
+            }
+            AuthError::Revoked => ApiError::Unauthorized(
+                "Token is blacklisted or its account was deleted.".to_owned(),
+            ),
             AuthError::Store(error) => error.into(),
         }
     }
@@ -148,9 +152,9 @@ impl From<ProfilesError> for ApiError {
             ProfilesError::AnalyticsPrivate(_) => {
                 ApiError::Forbidden("This user does not share their analytics.".to_owned())
             }
-            ProfilesError::EntryNotFound(label) => {
-                ApiError::NotFound(format!("No {label} entry with this id belongs to your profile."))
-            }
+            ProfilesError::EntryNotFound(label) => ApiError::NotFound(format!(
+                "No {label} entry with this id belongs to your profile."
+            )),
             ProfilesError::Media(error) => ApiError::Unavailable(format!("media: {error}")),
             ProfilesError::Store(error) => error.into(),
         }
@@ -160,12 +164,16 @@ impl From<ProfilesError> for ApiError {
 impl From<ChatError> for ApiError {
     fn from(error: ChatError) -> Self {
         match error {
-            ChatError::SelfChat => ApiError::field("user", "You cannot start a chat with yourself."),
-            ChatError::UserNotFound(id) => ApiError::NotFound(format!("No user has id {id}.")),
-            ChatError::NotConnected => {
-                ApiError::Forbidden("You can only chat with users you have a confirmed connection with.".to_owned())
+            ChatError::SelfChat => {
+                ApiError::field("user", "You cannot start a chat with yourself.")
             }
-            ChatError::ChatNotFound(id) => ApiError::NotFound(format!("No chat with id {id} includes you.")),
+            ChatError::UserNotFound(id) => ApiError::NotFound(format!("No user has id {id}.")),
+            ChatError::NotConnected => ApiError::Forbidden(
+                "You can only chat with users you have a confirmed connection with.".to_owned(),
+            ),
+            ChatError::ChatNotFound(id) => {
+                ApiError::NotFound(format!("No chat with id {id} includes you."))
+            }
             ChatError::Busy | ChatError::NotStored => ApiError::Unavailable(error.to_string()),
             ChatError::Store(error) => error.into(),
         }
@@ -186,7 +194,8 @@ mod tests {
 
     #[actix_rt::test]
     async fn invalid_renders_field_shape() {
-        let (status, body) = body_of(ApiError::field("email", "Enter a valid email address.")).await;
+        let (status, body) =
+            body_of(ApiError::field("email", "Enter a valid email address.")).await;
         assert_eq!(status, 400);
         assert_eq!(body, json!({"email": ["Enter a valid email address."]}));
     }

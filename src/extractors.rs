@@ -30,12 +30,16 @@ impl FromRequest for CurrentUser {
             .map(str::to_owned);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+            let state =
+                state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
             let header = header.ok_or_else(|| {
                 ApiError::Unauthorized("Authentication credentials were not provided.".to_owned())
             })?;
             let token = bearer_token(&header).ok_or_else(|| {
-                ApiError::Unauthorized("Authorization header must contain two space-delimited values: Bearer <token>.".to_owned())
+                ApiError::Unauthorized(
+                    "Authorization header must contain two space-delimited values: Bearer <token>."
+                        .to_owned(),
+                )
             })?;
             let principal = state.authenticator.authenticate(token).await?;
             Ok(CurrentUser(principal))
@@ -47,7 +51,8 @@ impl FromRequest for CurrentUser {
 fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
 }
 
 #[cfg(test)]

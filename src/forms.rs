@@ -77,13 +77,20 @@ impl FromRequest for UploadForm {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            let limits = req.app_data::<web::Data<UploadLimits>>().map(|l| l.get_ref().clone()).unwrap_or_default();
+            let limits = req
+                .app_data::<web::Data<UploadLimits>>()
+                .map(|l| l.get_ref().clone())
+                .unwrap_or_default();
             read_form(&req, payload, &limits).await
         })
     }
 }
 
-async fn read_form(req: &HttpRequest, payload: Payload, limits: &UploadLimits) -> Result<UploadForm, ApiError> {
+async fn read_form(
+    req: &HttpRequest,
+    payload: Payload,
+    limits: &UploadLimits,
+) -> Result<UploadForm, ApiError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -111,9 +118,12 @@ async fn read_form(req: &HttpRequest, payload: Payload, limits: &UploadLimits) -
 async fn read_body(mut payload: Payload, limit: usize) -> Result<BytesMut, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("Could not read the request body: {e}.")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::BadRequest(format!("Could not read the request body: {e}.")))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(format!("The request body is larger than {limit} bytes.")));
+            return Err(ApiError::PayloadTooLarge(format!(
+                "The request body is larger than {limit} bytes."
+            )));
         }
         body.extend_from_slice(&chunk);
     }
@@ -126,7 +136,9 @@ fn read_json(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::BadRequest("The request body must be a JSON object.".to_owned())),
+        Ok(_) => Err(ApiError::BadRequest(
+            "The request body must be a JSON object.".to_owned(),
+        )),
         Err(error) => Err(ApiError::BadRequest(format!("JSON parse error - {error}."))),
     }
 }
@@ -155,35 +167,54 @@ fn insert_repeated(map: &mut Map<String, Value>, key: String, value: Value) {
     }
 }
 
-async fn read_multipart(req: &HttpRequest, payload: Payload, limits: &UploadLimits) -> Result<UploadForm, ApiError> {
+async fn read_multipart(
+    req: &HttpRequest,
+    payload: Payload,
+    limits: &UploadLimits,
+) -> Result<UploadForm, ApiError> {
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut form = UploadForm::default();
     let mut parts = 0;
     while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|e| ApiError::BadRequest(format!("The multipart body could not be parsed: {e}.")))?;
+        let mut field = field.map_err(|e| {
+            ApiError::BadRequest(format!("The multipart body could not be parsed: {e}."))
+        })?;
         parts += 1;
         if parts > MAX_MULTIPART_PARTS {
-            return Err(ApiError::BadRequest(format!("A form may have at most {MAX_MULTIPART_PARTS} parts.")));
+            return Err(ApiError::BadRequest(format!(
+                "A form may have at most {MAX_MULTIPART_PARTS} parts."
+            )));
         }
         let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_owned);
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_owned);
         match file_name {
             None => {
                 let bytes = field
                     .bytes(MAX_MULTIPART_TEXT_BYTES)
                     .await
-                    .map_err(|_| ApiError::PayloadTooLarge(format!("The field {name} is longer than {MAX_MULTIPART_TEXT_BYTES} bytes.")))?
-                    .map_err(|e| ApiError::BadRequest(format!("The field {name} could not be read: {e}.")))?;
-                let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::field(&name, "The value is not valid UTF-8 text."))?;
+                    .map_err(|_| {
+                        ApiError::PayloadTooLarge(format!(
+                            "The field {name} is longer than {MAX_MULTIPART_TEXT_BYTES} bytes."
+                        ))
+                    })?
+                    .map_err(|e| {
+                        ApiError::BadRequest(format!("The field {name} could not be read: {e}."))
+                    })?;
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| ApiError::field(&name, "The value is not valid UTF-8 text."))?;
                 insert_repeated(&mut form.values, name, Value::String(text));
             }
             Some(file_name) => {
                 let Some(limit) = limits.0.get(name.as_str()).copied() else {
                     return Err(ApiError::field(&name, "This field does not take a file."));
                 };
-                let content_type = field
-                    .content_type()
-                    .map_or_else(|| "application/octet-stream".to_owned(), |mime| mime.essence_str().to_owned());
+                let content_type = field.content_type().map_or_else(
+                    || "application/octet-stream".to_owned(),
+                    |mime| mime.essence_str().to_owned(),
+                );
                 let file = save_file(&mut field, &name, limit).await?;
                 form.files.push(UploadedFile {
                     field: name,
@@ -198,22 +229,35 @@ async fn read_multipart(req: &HttpRequest, payload: Payload, limits: &UploadLimi
 }
 
 /// Streams one file part to a temporary file, refusing it past `limit` bytes.
-async fn save_file(field: &mut actix_multipart::Field, name: &str, limit: usize) -> Result<tempfile::NamedTempFile, ApiError> {
-    let temp = tempfile::NamedTempFile::new().map_err(|e| ApiError::Internal(format!("temporary file: {e}")))?;
-    let std_file = temp.reopen().map_err(|e| ApiError::Internal(format!("temporary file: {e}")))?;
+async fn save_file(
+    field: &mut actix_multipart::Field,
+    name: &str,
+    limit: usize,
+) -> Result<tempfile::NamedTempFile, ApiError> {
+    let temp = tempfile::NamedTempFile::new()
+        .map_err(|e| ApiError::Internal(format!("temporary file: {e}")))?;
+    let std_file = temp
+        .reopen()
+        .map_err(|e| ApiError::Internal(format!("temporary file: {e}")))?;
     let mut file = tokio::fs::File::from_std(std_file);
     let mut size = 0usize;
     while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("The file {name} could not be read: {e}.")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::BadRequest(format!("The file {name} could not be read: {e}."))
+        })?;
         size += chunk.len();
         if size > limit {
-            return Err(ApiError::PayloadTooLarge(format!("The file {name} is larger than {limit} bytes.")));
+            return Err(ApiError::PayloadTooLarge(format!(
+                "The file {name} is larger than {limit} bytes."
+            )));
         }
         file.write_all(&chunk)
             .await
             .map_err(|e| ApiError::Internal(format!("temporary file: {e}")))?;
     }
-    file.flush().await.map_err(|e| ApiError::Internal(format!("temporary file: {e}")))?;
+    file.flush()
+        .await
+        .map_err(|e| ApiError::Internal(format!("temporary file: {e}")))?;
     Ok(temp)
 }
 
@@ -314,7 +358,8 @@ impl<'a> FormReader<'a> {
             Some(_) => None,
         };
         if parsed.is_none() {
-            self.errors.add(field, "Must be a valid boolean (true or false).");
+            self.errors
+                .add(field, "Must be a valid boolean (true or false).");
         }
         parsed
     }
@@ -343,7 +388,8 @@ impl<'a> FormReader<'a> {
             match item {
                 Value::String(text) => list.push(text),
                 _ => {
-                    self.errors.add(field, "Every item of the list must be a string.");
+                    self.errors
+                        .add(field, "Every item of the list must be a string.");
                     return None;
                 }
             }
@@ -370,7 +416,10 @@ pub fn query_id(query: &HashMap<String, String>, name: &str) -> Result<Option<i6
         None | Some("") => Ok(None),
         Some(value) => match value.parse::<i64>() {
             Ok(id) if id > 0 => Ok(Some(id)),
-            _ => Err(ApiError::field(name, format!("'{value}' is not a valid id; ids are positive integers."))),
+            _ => Err(ApiError::field(
+                name,
+                format!("'{value}' is not a valid id; ids are positive integers."),
+            )),
         },
     }
 }
@@ -449,7 +498,10 @@ mod tests {
     fn query_id_rejects_non_numeric() {
         let query: HashMap<String, String> = [("user_id".to_owned(), "abc".to_owned())].into();
         assert!(query_id(&query, "user_id").is_err());
-        assert_eq!(query_id(&HashMap::new(), "user_id").expect("absent is fine"), None);
+        assert_eq!(
+            query_id(&HashMap::new(), "user_id").expect("absent is fine"),
+            None
+        );
     }
 
     #[test]

@@ -90,9 +90,14 @@ impl FromRequest for PageQuery {
 }
 
 fn parse(req: &HttpRequest) -> Result<PageQuery, ApiError> {
-    let (default_size, max_size) = req
-        .app_data::<web::Data<AppState>>()
-        .map_or((10, 100), |state| (state.settings.server.default_page_size, state.settings.server.max_page_size));
+    let (default_size, max_size) =
+        req.app_data::<web::Data<AppState>>()
+            .map_or((10, 100), |state| {
+                (
+                    state.settings.server.default_page_size,
+                    state.settings.server.max_page_size,
+                )
+            });
     let info = req.connection_info();
     let url = url::Url::parse(&format!("{}://{}{}", info.scheme(), info.host(), req.uri()))
         .map_err(|_| ApiError::BadRequest("The request URL is malformed.".to_owned()))?;
@@ -120,7 +125,11 @@ fn parse(req: &HttpRequest) -> Result<PageQuery, ApiError> {
             _ => {}
         }
     }
-    Ok(PageQuery { page, page_size, url })
+    Ok(PageQuery {
+        page,
+        page_size,
+        url,
+    })
 }
 
 #[cfg(test)]
@@ -139,8 +148,14 @@ mod tests {
     fn page_builds_absolute_links_keeping_other_parameters() {
         let q = query("http://api.test/user/search/?keyword=ada&page=2", 2, 10);
         let page = q.page(vec![1; 10], 35).expect("valid page");
-        assert_eq!(page.next.as_deref(), Some("http://api.test/user/search/?keyword=ada&page=3"));
-        assert_eq!(page.previous.as_deref(), Some("http://api.test/user/search/?keyword=ada"));
+        assert_eq!(
+            page.next.as_deref(),
+            Some("http://api.test/user/search/?keyword=ada&page=3")
+        );
+        assert_eq!(
+            page.previous.as_deref(),
+            Some("http://api.test/user/search/?keyword=ada")
+        );
     }
 
     #[test]

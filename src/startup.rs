@@ -68,7 +68,10 @@ pub enum StartupError {
     #[error("mail settings are not usable: {0}")]
     Mail(#[from] careernexus_actors::clients::mail::MailError),
     #[error("could not bind {address}: {cause}")]
-    Bind { address: String, cause: std::io::Error },
+    Bind {
+        address: String,
+        cause: std::io::Error,
+    },
 }
 
 impl Application {
@@ -79,27 +82,44 @@ impl Application {
     /// A [`StartupError`] naming the dependency that failed.
     pub async fn build(mut settings: Settings) -> Result<Self, StartupError> {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let bind_error = |cause| StartupError::Bind { address: address.clone(), cause };
+        let bind_error = |cause| StartupError::Bind {
+            address: address.clone(),
+            cause,
+        };
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         if settings.server.public_base_url.is_empty() {
             settings.server.public_base_url = format!("http://{}:{port}", settings.server.host);
         }
 
-        let store = Store::connect(settings.database.uri.expose_secret(), &settings.database.name).await?;
+        let store = Store::connect(
+            settings.database.uri.expose_secret(),
+            &settings.database.name,
+        )
+        .await?;
         store.ensure_indexes().await?;
         let media_url = match settings.media.public_url.as_str() {
-            "" => format!("{}/media", settings.server.public_base_url.trim_end_matches('/')),
+            "" => format!(
+                "{}/media",
+                settings.server.public_base_url.trim_end_matches('/')
+            ),
             url => url.to_owned(),
         };
         let media = MediaStore::new(&settings.media, &media_url);
-        media.ensure_bucket().await.map_err(|e| StartupError::Media {
-            endpoint: settings.media.endpoint_url.clone(),
-            cause: e.to_string(),
-        })?;
+        media
+            .ensure_bucket()
+            .await
+            .map_err(|e| StartupError::Media {
+                endpoint: settings.media.endpoint_url.clone(),
+                cause: e.to_string(),
+            })?;
         let state = web::Data::new(start_actors(settings, store, media)?);
         let server = build_server(state.clone(), listener).map_err(bind_error)?;
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -119,10 +139,20 @@ impl Application {
     }
 }
 
-fn start_actors(settings: Settings, store: Store, media: MediaStore) -> Result<AppState, StartupError> {
+fn start_actors(
+    settings: Settings,
+    store: Store,
+    media: MediaStore,
+) -> Result<AppState, StartupError> {
     let defaults = MediaDefaults {
-        profile_photo: format!("{}/static/default-profile-photo.png", settings.server.public_base_url.trim_end_matches('/')),
-        cover_photo: format!("{}/static/default-cover-photo.png", settings.server.public_base_url.trim_end_matches('/')),
+        profile_photo: format!(
+            "{}/static/default-profile-photo.png",
+            settings.server.public_base_url.trim_end_matches('/')
+        ),
+        cover_photo: format!(
+            "{}/static/default-cover-photo.png",
+            settings.server.public_base_url.trim_end_matches('/')
+        ),
     };
     let keys = TokenKeys::new(
         &settings.auth.jwt_secret,
@@ -189,15 +219,23 @@ fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::io::R
         0 => std::thread::available_parallelism().map_or(2, usize::from),
         n => n,
     };
-    log::info!("listening address={} workers={workers}", listener.local_addr()?);
+    log::info!(
+        "listening address={} workers={workers}",
+        listener.local_addr()?
+    );
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(ErrorHandlers::new()
-                .handler(StatusCode::NOT_FOUND, http::json_error_body)
-                .handler(StatusCode::METHOD_NOT_ALLOWED, http::json_error_body))
+            .wrap(
+                ErrorHandlers::new()
+                    .handler(StatusCode::NOT_FOUND, http::json_error_body)
+                    .handler(StatusCode::METHOD_NOT_ALLOWED, http::json_error_body),
+            )
             .wrap(cors(&state.settings.server.cors_allowed_origins))
             // The path only: query strings can hold socket tokens.
-            .wrap(Logger::new("%a \"%{method}xi %U\" %s %b %Dms").custom_request_replace("method", |req| req.method().to_string()))
+            .wrap(
+                Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+                    .custom_request_replace("method", |req| req.method().to_string()),
+            )
             .app_data(state.clone())
             .app_data(upload_limits.clone())
             .configure(http::configure)
@@ -215,7 +253,11 @@ fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::io::R
 fn cors(allowed: &[String]) -> Cors {
     let allowed: Vec<String> = allowed.to_vec();
     Cors::default()
-        .allowed_origin_fn(move |origin, _| origin.to_str().is_ok_and(|origin| allowed.iter().any(|a| a == origin)))
+        .allowed_origin_fn(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|origin| allowed.iter().any(|a| a == origin))
+        })
         .supports_credentials()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])

@@ -29,7 +29,9 @@ async fn authenticate(state: &AppState, query: &Query) -> Result<Principal, ApiE
         .get("token")
         .map(|token| token.trim())
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("Add the access token as the token query parameter.".to_owned()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("Add the access token as the token query parameter.".to_owned())
+        })?;
     Ok(state.authenticator.authenticate(token).await?)
 }
 
@@ -46,21 +48,50 @@ async fn chat_socket(
         .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::field("user_id", format!("'{path}' is not a valid user id; ids are positive integers.")))?;
+        .ok_or_else(|| {
+            ApiError::field(
+                "user_id",
+                format!("'{path}' is not a valid user id; ids are positive integers."),
+            )
+        })?;
     let request = OpenChat {
         user: principal.user_id,
         other: UserId(other),
     };
     let room = ask(&state, &state.chat, request).await??;
-    upgrade(&req, stream, &state, principal, Channel::Chat(room.chat_id), Some(room))
+    upgrade(
+        &req,
+        stream,
+        &state,
+        principal,
+        Channel::Chat(room.chat_id),
+        Some(room),
+    )
 }
 
-async fn notification_socket(req: HttpRequest, stream: web::Payload, state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+async fn notification_socket(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
     let principal = authenticate(&state, &query).await?;
-    upgrade(&req, stream, &state, principal, Channel::Notifications, None)
+    upgrade(
+        &req,
+        stream,
+        &state,
+        principal,
+        Channel::Notifications,
+        None,
+    )
 }
 
-async fn job_alert_socket(req: HttpRequest, stream: web::Payload, state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+async fn job_alert_socket(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
     let principal = authenticate(&state, &query).await?;
     upgrade(&req, stream, &state, principal, Channel::JobAlerts, None)
 }
@@ -85,5 +116,9 @@ fn upgrade(
     ws::WsResponseBuilder::new(session, req, stream)
         .frame_size(state.settings.realtime.max_frame_bytes)
         .start()
-        .map_err(|error| ApiError::BadRequest(format!("WebSocket handshake failed: {error}. Connect with a WebSocket client.")))
+        .map_err(|error| {
+            ApiError::BadRequest(format!(
+                "WebSocket handshake failed: {error}. Connect with a WebSocket client."
+            ))
+        })
 }

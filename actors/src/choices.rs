@@ -36,7 +36,13 @@ pub const INDUSTRY: ChoiceField = ChoiceField {
 /// Employment type of a job post or job preference.
 pub const EMPLOYMENT_TYPE: ChoiceField = ChoiceField {
     name: "employment_type",
-    options: &["full_time", "part_time", "internship", "freelance", "contract"],
+    options: &[
+        "full_time",
+        "part_time",
+        "internship",
+        "freelance",
+        "contract",
+    ],
 };
 
 /// Kinds of account.
@@ -97,7 +103,12 @@ impl ChoiceField {
     /// Like [`ChoiceField::parse`], recording an error that lists the valid options
     /// under `request_field` (the name the request used, which may differ from
     /// the choice field's own name).
-    pub fn check(&self, errors: &mut FieldErrors, request_field: &str, value: &str) -> Option<&'static str> {
+    pub fn check(
+        &self,
+        errors: &mut FieldErrors,
+        request_field: &str,
+        value: &str,
+    ) -> Option<&'static str> {
         let parsed = self.parse(value);
         if parsed.is_none() {
             errors.add(request_field, self.invalid_message(value));

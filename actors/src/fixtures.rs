@@ -18,7 +18,8 @@ use crate::graph::{ConnectionDoc, ConnectionStatus, FollowDoc};
 use crate::ids::{ChatId, ConnectionId, MessageId, Sequence, UserId};
 use crate::profiles::EntryKind;
 use crate::store::{
-    Store, StoreError, CERTIFICATIONS, CHATS, CONNECTIONS, EDUCATIONS, EXPERIENCES, FOLLOWS, MESSAGES, USERS,
+    Store, StoreError, CERTIFICATIONS, CHATS, CONNECTIONS, EDUCATIONS, EXPERIENCES, FOLLOWS,
+    MESSAGES, USERS,
 };
 use crate::users::{CompanyDoc, ProfileFields, SettingsDoc, UserDoc, UserType};
 
@@ -30,7 +31,10 @@ pub enum FixtureError {
     #[error("cannot read {path}: {cause}")]
     Read { path: String, cause: std::io::Error },
     #[error("{path} is not valid fixture JSON: {cause}")]
-    Parse { path: String, cause: serde_json::Error },
+    Parse {
+        path: String,
+        cause: serde_json::Error,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -110,7 +114,12 @@ pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
 /// # Errors
 /// A [`FixtureError`] when a file is missing or malformed, an entry is invalid, or the
 /// database fails.
-pub async fn load_dir(store: &Store, dir: &Path, bcrypt_cost: u32, progress: Progress<'_>) -> Result<LoadReport, FixtureError> {
+pub async fn load_dir(
+    store: &Store,
+    dir: &Path,
+    bcrypt_cost: u32,
+    progress: Progress<'_>,
+) -> Result<LoadReport, FixtureError> {
     let users: UsersFile = read_json(&dir.join("users.json"))?;
     let connections: Vec<FixtureConnection> = read_json(&dir.join("connections.json"))?;
     let follows: Vec<FixtureFollow> = read_json(&dir.join("follows.json"))?;
@@ -128,10 +137,22 @@ pub async fn load_dir(store: &Store, dir: &Path, bcrypt_cost: u32, progress: Pro
         (EntryKind::Education, EDUCATIONS),
         (EntryKind::Certification, CERTIFICATIONS),
     ] {
-        insert_missing(store, collection, entry_documents(&users, kind)?, &mut report).await?;
+        insert_missing(
+            store,
+            collection,
+            entry_documents(&users, kind)?,
+            &mut report,
+        )
+        .await?;
     }
     progress("connections and follows", 3, total);
-    insert_missing(store, CONNECTIONS, connection_documents(&connections)?, &mut report).await?;
+    insert_missing(
+        store,
+        CONNECTIONS,
+        connection_documents(&connections)?,
+        &mut report,
+    )
+    .await?;
     insert_missing(store, FOLLOWS, follow_documents(&follows)?, &mut report).await?;
     progress("chats", 4, total);
     let (chat_docs, message_docs) = chat_documents(&chats)?;
@@ -154,11 +175,17 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, FixtureEr
     })
 }
 
-async fn user_documents(file: &UsersFile, bcrypt_cost: u32) -> Result<Vec<bson::Document>, FixtureError> {
+async fn user_documents(
+    file: &UsersFile,
+    bcrypt_cost: u32,
+) -> Result<Vec<bson::Document>, FixtureError> {
     let mut hashes: HashMap<String, String> = HashMap::new();
     let mut documents = Vec::with_capacity(file.users.len());
     for user in &file.users {
-        let plain = user.password.clone().unwrap_or_else(|| file.default_password.clone());
+        let plain = user
+            .password
+            .clone()
+            .unwrap_or_else(|| file.default_password.clone());
         let password_hash = match hashes.get(&plain) {
             Some(hash) => hash.clone(),
             None => {
@@ -196,10 +223,18 @@ fn entry_documents(file: &UsersFile, kind: EntryKind) -> Result<Vec<bson::Docume
         };
         for (index, values) in entries.iter().enumerate() {
             let clean = kind.validate(values, false).map_err(|errors| {
-                FixtureError::Invalid(format!("user {} {} entry {}: {errors:?}", user.id, kind.label(), index + 1))
+                FixtureError::Invalid(format!(
+                    "user {} {} entry {}: {errors:?}",
+                    user.id,
+                    kind.label(),
+                    index + 1
+                ))
             })?;
             let mut document = bson::to_document(&clean).map_err(StoreError::from)?;
-            document.insert("_id", user.id * ENTRY_ID_STRIDE + i64::try_from(index).unwrap_or(0) + 1);
+            document.insert(
+                "_id",
+                user.id * ENTRY_ID_STRIDE + i64::try_from(index).unwrap_or(0) + 1,
+            );
             document.insert("user_id", user.id);
             documents.push(document);
         }
@@ -207,7 +242,9 @@ fn entry_documents(file: &UsersFile, kind: EntryKind) -> Result<Vec<bson::Docume
     Ok(documents)
 }
 
-fn connection_documents(connections: &[FixtureConnection]) -> Result<Vec<bson::Document>, FixtureError> {
+fn connection_documents(
+    connections: &[FixtureConnection],
+) -> Result<Vec<bson::Document>, FixtureError> {
     let now = Utc::now();
     connections
         .iter()
@@ -242,18 +279,26 @@ fn follow_documents(follows: &[FixtureFollow]) -> Result<Vec<bson::Document>, Fi
         .collect()
 }
 
-fn chat_documents(chats: &[FixtureChat]) -> Result<(Vec<bson::Document>, Vec<bson::Document>), FixtureError> {
+fn chat_documents(
+    chats: &[FixtureChat],
+) -> Result<(Vec<bson::Document>, Vec<bson::Document>), FixtureError> {
     let now = Utc::now();
     let mut chat_docs = Vec::new();
     let mut message_docs = Vec::new();
     let mut next_message = 1;
     for (index, chat) in chats.iter().enumerate() {
         let id = ChatId(i64::try_from(index).unwrap_or(0) + 1);
-        let (a, b) = (UserId(chat.users[0].min(chat.users[1])), UserId(chat.users[0].max(chat.users[1])));
+        let (a, b) = (
+            UserId(chat.users[0].min(chat.users[1])),
+            UserId(chat.users[0].max(chat.users[1])),
+        );
         let mut last: Option<MessageDoc> = None;
         for message in &chat.messages {
             if message.from != a.0 && message.from != b.0 {
-                return Err(FixtureError::Invalid(format!("chat {id}: message from {} who is not in the room", message.from)));
+                return Err(FixtureError::Invalid(format!(
+                    "chat {id}: message from {} who is not in the room",
+                    message.from
+                )));
             }
             let document = MessageDoc {
                 id: MessageId(next_message),
@@ -293,7 +338,10 @@ async fn insert_missing(
     report: &mut LoadReport,
 ) -> Result<(), StoreError> {
     let coll = store.collection::<bson::Document>(collection);
-    let ids: Vec<bson::Bson> = documents.iter().filter_map(|d| d.get("_id").cloned()).collect();
+    let ids: Vec<bson::Bson> = documents
+        .iter()
+        .filter_map(|d| d.get("_id").cloned())
+        .collect();
     let existing: Vec<bson::Document> = coll
         .find(doc! { "_id": { "$in": ids } })
         .projection(doc! { "_id": 1 })
@@ -357,7 +405,11 @@ async fn raise_counters(store: &Store) -> Result<(), StoreError> {
             .sort(doc! { "_id": -1 })
             .projection(doc! { "_id": 1 })
             .await?
-            .and_then(|d| d.get_i64("_id").or_else(|_| d.get_i32("_id").map(i64::from)).ok())
+            .and_then(|d| {
+                d.get_i64("_id")
+                    .or_else(|_| d.get_i32("_id").map(i64::from))
+                    .ok()
+            })
             .unwrap_or(0);
         store.ids().raise_to(sequence, highest).await?;
     }
@@ -370,14 +422,24 @@ async fn raise_counters(store: &Store) -> Result<(), StoreError> {
 ///
 /// # Errors
 /// A [`FixtureError`] when the database fails.
-pub async fn seed_load_users(store: &Store, prefix: &str, count: u64, password_text: &str, progress: Progress<'_>) -> Result<(), FixtureError> {
+pub async fn seed_load_users(
+    store: &Store,
+    prefix: &str,
+    count: u64,
+    password_text: &str,
+    progress: Progress<'_>,
+) -> Result<(), FixtureError> {
     // Cost 4 keeps 10,000 sign-ins of a benchmark cheap; these accounts are for load only.
     let password_hash = password::hash(password_text.to_owned(), 4).await?;
     let users = store.collection::<UserDoc>(USERS);
     let mut ids = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     for n in 1..=count {
         let email = format!("{prefix}{n}@example.com");
-        let id = match users.find_one(doc! { "email": &email }).await.map_err(StoreError::from)? {
+        let id = match users
+            .find_one(doc! { "email": &email })
+            .await
+            .map_err(StoreError::from)?
+        {
             Some(user) => user.id,
             None => {
                 let user = UserDoc {
@@ -423,7 +485,10 @@ pub async fn seed_load_users(store: &Store, prefix: &str, count: u64, password_t
                 status: ConnectionStatus::Confirmed,
                 created_at: Utc::now(),
             };
-            connections.insert_one(&connection).await.map_err(StoreError::from)?;
+            connections
+                .insert_one(&connection)
+                .await
+                .map_err(StoreError::from)?;
         }
         let done = u64::try_from(pair + 1).unwrap_or(0);
         if done % 500 == 0 {

@@ -55,7 +55,11 @@ pub async fn are_connected(store: &Store, a: UserId, b: UserId) -> Result<bool, 
             { "user": b, "connection": a },
         ],
     };
-    Ok(store.collection::<ConnectionDoc>(CONNECTIONS).count_documents(filter).await? > 0)
+    Ok(store
+        .collection::<ConnectionDoc>(CONNECTIONS)
+        .count_documents(filter)
+        .await?
+        > 0)
 }
 
 /// Number of confirmed connections of `user`.
@@ -64,7 +68,10 @@ pub async fn are_connected(store: &Store, a: UserId, b: UserId) -> Result<bool, 
 /// A [`StoreError`] when the query fails.
 pub async fn connection_count(store: &Store, user: UserId) -> Result<u64, StoreError> {
     let filter = doc! { "status": "CONFIRMED", "$or": [{ "user": user }, { "connection": user }] };
-    Ok(store.collection::<ConnectionDoc>(CONNECTIONS).count_documents(filter).await?)
+    Ok(store
+        .collection::<ConnectionDoc>(CONNECTIONS)
+        .count_documents(filter)
+        .await?)
 }
 
 /// Number of users following `user`.
@@ -72,7 +79,10 @@ pub async fn connection_count(store: &Store, user: UserId) -> Result<u64, StoreE
 /// # Errors
 /// A [`StoreError`] when the query fails.
 pub async fn follower_count(store: &Store, user: UserId) -> Result<u64, StoreError> {
-    Ok(store.collection::<FollowDoc>(FOLLOWS).count_documents(doc! { "followed": user }).await?)
+    Ok(store
+        .collection::<FollowDoc>(FOLLOWS)
+        .count_documents(doc! { "followed": user })
+        .await?)
 }
 
 /// Number of users `user` follows.
@@ -80,16 +90,27 @@ pub async fn follower_count(store: &Store, user: UserId) -> Result<u64, StoreErr
 /// # Errors
 /// A [`StoreError`] when the query fails.
 pub async fn following_count(store: &Store, user: UserId) -> Result<u64, StoreError> {
-    Ok(store.collection::<FollowDoc>(FOLLOWS).count_documents(doc! { "follower": user }).await?)
+    Ok(store
+        .collection::<FollowDoc>(FOLLOWS)
+        .count_documents(doc! { "follower": user })
+        .await?)
 }
 
 /// Whether `follower` follows `followed`.
 ///
 /// # Errors
 /// A [`StoreError`] when the query fails.
-pub async fn is_following(store: &Store, follower: UserId, followed: UserId) -> Result<bool, StoreError> {
+pub async fn is_following(
+    store: &Store,
+    follower: UserId,
+    followed: UserId,
+) -> Result<bool, StoreError> {
     let filter = doc! { "follower": follower, "followed": followed };
-    Ok(store.collection::<FollowDoc>(FOLLOWS).count_documents(filter).await? > 0)
+    Ok(store
+        .collection::<FollowDoc>(FOLLOWS)
+        .count_documents(filter)
+        .await?
+        > 0)
 }
 
 /// Follower counts of several users in one aggregation; users without followers are
@@ -120,8 +141,14 @@ pub async fn follower_counts(
     Ok(rows
         .iter()
         .filter_map(|row| {
-            let id = row.get_i64("_id").or_else(|_| row.get_i32("_id").map(i64::from)).ok()?;
-            let count = row.get_i64("count").or_else(|_| row.get_i32("count").map(i64::from)).ok()?;
+            let id = row
+                .get_i64("_id")
+                .or_else(|_| row.get_i32("_id").map(i64::from))
+                .ok()?;
+            let count = row
+                .get_i64("count")
+                .or_else(|_| row.get_i32("count").map(i64::from))
+                .ok()?;
             Some((UserId(id), u64::try_from(count).unwrap_or(0)))
         })
         .collect())

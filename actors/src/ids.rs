@@ -151,11 +151,16 @@ impl IdAllocator {
         let counter = self
             .db
             .collection::<bson::Document>("counters")
-            .find_one_and_update(doc! { "_id": sequence.name() }, doc! { "$inc": { "seq": size } })
+            .find_one_and_update(
+                doc! { "_id": sequence.name() },
+                doc! { "$inc": { "seq": size } },
+            )
             .upsert(true)
             .return_document(ReturnDocument::After)
             .await?
-            .ok_or(StoreError::Inconsistent("counter upsert returned no document"))?;
+            .ok_or(StoreError::Inconsistent(
+                "counter upsert returned no document",
+            ))?;
         counter
             .get_i64("seq")
             .or_else(|_| counter.get_i32("seq").map(i64::from))

@@ -114,7 +114,10 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn new(store: Store) -> Self {
-        Self { store, registry: None }
+        Self {
+            store,
+            registry: None,
+        }
     }
 }
 
@@ -177,7 +180,10 @@ async fn store_and_push(
                 frame,
             };
             if let Err(error) = registry.send(delivery).await {
-                log::error!("notification stored but not pushed id={}: {error}", document.id);
+                log::error!(
+                    "notification stored but not pushed id={}: {error}",
+                    document.id
+                );
             }
         }
     }
@@ -192,12 +198,14 @@ impl Handler<Notify> for Notifier {
         let registry = self.registry.clone();
         Box::pin(async move {
             let user_id = notify.user_id;
-            let ids = store_and_push(store, registry, vec![notify]).await.inspect_err(|error| {
-                log::error!("could not store notification user_id={user_id}: {error}");
-            })?;
-            ids.first()
-                .copied()
-                .ok_or(StoreError::Inconsistent("notification insert returned no id"))
+            let ids = store_and_push(store, registry, vec![notify])
+                .await
+                .inspect_err(|error| {
+                    log::error!("could not store notification user_id={user_id}: {error}");
+                })?;
+            ids.first().copied().ok_or(StoreError::Inconsistent(
+                "notification insert returned no id",
+            ))
         })
     }
 }
@@ -269,7 +277,10 @@ impl Handler<ListNotifications> for Notifier {
                 .await?
                 .try_collect()
                 .await?;
-            Ok((documents.iter().map(NotificationView::from).collect(), total))
+            Ok((
+                documents.iter().map(NotificationView::from).collect(),
+                total,
+            ))
         })
     }
 }
@@ -284,7 +295,11 @@ impl Handler<ClearNotifications> for Notifier {
                 .collection::<NotificationDoc>(NOTIFICATIONS)
                 .delete_many(doc! { "user_id": request.user_id })
                 .await?;
-            log::info!("notifications cleared user_id={} count={}", request.user_id, deleted.deleted_count);
+            log::info!(
+                "notifications cleared user_id={} count={}",
+                request.user_id,
+                deleted.deleted_count
+            );
             Ok(deleted.deleted_count)
         })
     }

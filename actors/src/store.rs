@@ -90,7 +90,9 @@ impl Store {
     pub async fn connect(uri: &str, database: &str) -> Result<Self, StoreError> {
         let mut options = mongodb::options::ClientOptions::parse(uri).await?;
         options.app_name = Some("careernexus".to_owned());
-        options.server_selection_timeout.get_or_insert(Duration::from_secs(5));
+        options
+            .server_selection_timeout
+            .get_or_insert(Duration::from_secs(5));
         let client = Client::with_options(options)?;
         Ok(Self::from_database(client.database(database)))
     }
@@ -140,19 +142,34 @@ impl Store {
 
         let indexes: Vec<(&str, Vec<IndexModel>)> = vec![
             (USERS, vec![unique(doc! { "email": 1 })]),
-            (SESSIONS, vec![unique(doc! { "access_jti": 1 }), plain(doc! { "user_id": 1 })]),
+            (
+                SESSIONS,
+                vec![
+                    unique(doc! { "access_jti": 1 }),
+                    plain(doc! { "user_id": 1 }),
+                ],
+            ),
             (EXPERIENCES, vec![plain(doc! { "user_id": 1 })]),
             (EDUCATIONS, vec![plain(doc! { "user_id": 1 })]),
             (CERTIFICATIONS, vec![plain(doc! { "user_id": 1 })]),
             (
                 CONNECTIONS,
-                vec![plain(doc! { "user": 1, "status": 1 }), plain(doc! { "connection": 1, "status": 1 })],
+                vec![
+                    plain(doc! { "user": 1, "status": 1 }),
+                    plain(doc! { "connection": 1, "status": 1 }),
+                ],
             ),
             (
                 FOLLOWS,
-                vec![unique(doc! { "follower": 1, "followed": 1 }), plain(doc! { "followed": 1 })],
+                vec![
+                    unique(doc! { "follower": 1, "followed": 1 }),
+                    plain(doc! { "followed": 1 }),
+                ],
             ),
-            (CHATS, vec![unique(doc! { "pair": 1 }), plain(doc! { "user_b": 1 })]),
+            (
+                CHATS,
+                vec![unique(doc! { "pair": 1 }), plain(doc! { "user_b": 1 })],
+            ),
             (MESSAGES, vec![plain(doc! { "chat_id": 1, "_id": 1 })]),
             (NOTIFICATIONS, vec![plain(doc! { "user_id": 1, "_id": -1 })]),
         ];

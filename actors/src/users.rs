@@ -125,12 +125,15 @@ pub struct ProfileFields {
 impl UserDoc {
     /// `First Last`, or the company name, or the email's local part when no name is set.
     pub fn display_name(&self) -> String {
-        let name = [self.profile.first_name.trim(), self.profile.last_name.trim()]
-            .iter()
-            .filter(|part| !part.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let name = [
+            self.profile.first_name.trim(),
+            self.profile.last_name.trim(),
+        ]
+        .iter()
+        .filter(|part| !part.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
         if !name.is_empty() {
             return name;
         }
@@ -146,11 +149,16 @@ pub mod optional_datetime {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer>(value: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<DateTime<Utc>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         value.map(bson::DateTime::from_chrono).serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
         Ok(Option::<bson::DateTime>::deserialize(deserializer)?.map(bson::DateTime::to_chrono))
     }
 }
@@ -216,14 +224,20 @@ impl MediaDefaults {
 /// # Errors
 /// A [`StoreError`] when the query fails.
 pub async fn find_user(store: &Store, id: UserId) -> Result<Option<UserDoc>, StoreError> {
-    Ok(store.collection::<UserDoc>(USERS).find_one(doc! { "_id": id }).await?)
+    Ok(store
+        .collection::<UserDoc>(USERS)
+        .find_one(doc! { "_id": id })
+        .await?)
 }
 
 /// Reads the users with the given ids in one query, keyed by id.
 ///
 /// # Errors
 /// A [`StoreError`] when the query fails.
-pub async fn find_users(store: &Store, ids: &[UserId]) -> Result<HashMap<UserId, UserDoc>, StoreError> {
+pub async fn find_users(
+    store: &Store,
+    ids: &[UserId],
+) -> Result<HashMap<UserId, UserDoc>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }

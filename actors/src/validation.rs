@@ -22,7 +22,10 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_default().push(message.into());
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -67,7 +70,10 @@ impl std::fmt::Display for FieldErrors {
 /// Checks that a free-text field is at most `max` characters long.
 pub fn check_length(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
-        errors.add(field, format!("Ensure this field has no more than {max} characters."));
+        errors.add(
+            field,
+            format!("Ensure this field has no more than {max} characters."),
+        );
     }
 }
 
@@ -76,7 +82,10 @@ pub fn check_date(errors: &mut FieldErrors, field: &str, value: &str) -> Option<
     match chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
         Ok(date) => Some(date),
         Err(_) => {
-            errors.add(field, format!("'{value}' is not a valid date; use the format YYYY-MM-DD."));
+            errors.add(
+                field,
+                format!("'{value}' is not a valid date; use the format YYYY-MM-DD."),
+            );
             None
         }
     }

@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpResponse};
 use careernexus_actors::accounts::{
-    CompleteSignUp, DeleteAccount, Email, RequestPasswordReset, ResetPassword, ResetProof, SignIn, SignOut,
-    SignedIn, StartSignUp, VerifyPasswordReset, VerifySignUpLink,
+    CompleteSignUp, DeleteAccount, Email, RequestPasswordReset, ResetPassword, ResetProof, SignIn,
+    SignOut, SignedIn, StartSignUp, VerifyPasswordReset, VerifySignUpLink,
 };
 use careernexus_actors::choices::INDUSTRY;
 use serde::Serialize;
@@ -88,22 +88,46 @@ pub async fn sign_up(state: web::Data<AppState>, body: FormBody) -> Result<HttpR
         let password1 = form.text("password1");
         form.finish()?;
         let email = email.ok_or_else(|| ApiError::field("email", "This field is required."))?;
-        let signed_in = ask(&state, &state.accounts, CompleteSignUp { email, otp, password1 }).await??;
+        let signed_in = ask(
+            &state,
+            &state.accounts,
+            CompleteSignUp {
+                email,
+                otp,
+                password1,
+            },
+        )
+        .await??;
         let body = TokensView::new(signed_in, Some("Success"));
         return Ok(HttpResponse::Created().json(body));
     }
 
     let password1 = form.required_text("password1");
     let password2 = form.required_text("password2");
-    let industry = match form.text("industry").filter(|value| !value.trim().is_empty()) {
+    let industry = match form
+        .text("industry")
+        .filter(|value| !value.trim().is_empty())
+    {
         Some(value) => INDUSTRY.check(&mut form.errors, "industry", &value),
         None => None,
     };
     form.finish()?;
     let (Some(email), Some(password1), Some(password2)) = (email, password1, password2) else {
-        return Err(ApiError::Internal("sign-up form passed checks with a field missing".to_owned()));
+        return Err(ApiError::Internal(
+            "sign-up form passed checks with a field missing".to_owned(),
+        ));
     };
-    let sent = ask(&state, &state.accounts, StartSignUp { email, password1, password2, industry }).await??;
+    let sent = ask(
+        &state,
+        &state.accounts,
+        StartSignUp {
+            email,
+            password1,
+            password2,
+            industry,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Ok().json(json!({
         "status": "OTP sent",
         "email": sent.email.as_str(),
@@ -114,7 +138,10 @@ pub async fn sign_up(state: web::Data<AppState>, body: FormBody) -> Result<HttpR
 #[utoipa::path(post, path = "/user/hash/verify/", tag = "accounts",
     request_body(content = Object, description = "`{\"hash\": \"…\"}` from the sign-up mail"),
     responses((status = 201, description = "Account created; tokens and `email`"), (status = 400, description = "Invalid or expired hash")))]
-pub async fn verify_hash(state: web::Data<AppState>, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn verify_hash(
+    state: web::Data<AppState>,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let mut form = FormReader::new(&body.0);
     let hash = form.required_text("hash");
     form.finish()?;
@@ -139,7 +166,9 @@ pub async fn sign_in(state: web::Data<AppState>, body: FormBody) -> Result<HttpR
     let password = form.required_text("password");
     form.finish()?;
     let (Some(email), Some(password)) = (email, password) else {
-        return Err(ApiError::Internal("sign-in form passed checks with a field missing".to_owned()));
+        return Err(ApiError::Internal(
+            "sign-in form passed checks with a field missing".to_owned(),
+        ));
     };
     let signed_in = ask(&state, &state.accounts, SignIn { email, password }).await??;
     Ok(HttpResponse::Ok().json(TokensView::new(signed_in, None)))
@@ -149,12 +178,24 @@ pub async fn sign_in(state: web::Data<AppState>, body: FormBody) -> Result<HttpR
     request_body(content = Object, description = "`{\"refresh\": \"…\"}`, the refresh token of the sign-in to end"),
     responses((status = 202, description = "`{\"status\": \"Logged out\"}`"), (status = 400, description = "Invalid or already revoked refresh token"),
               (status = 401, description = "No or invalid access token"), (status = 403, description = "Refresh token of another account")))]
-pub async fn sign_out(state: web::Data<AppState>, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let mut form = FormReader::new(&body.0);
     let refresh = form.required_text("refresh");
     form.finish()?;
     let refresh = refresh.unwrap_or_default();
-    ask(&state, &state.accounts, SignOut { principal: user.0, refresh }).await??;
+    ask(
+        &state,
+        &state.accounts,
+        SignOut {
+            principal: user.0,
+            refresh,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Accepted().json(json!({ "status": "Logged out" })))
 }
 
@@ -162,9 +203,14 @@ pub async fn sign_out(state: web::Data<AppState>, user: CurrentUser, body: FormB
     request_body(content = Object, description = "Stage 1: `email`. Stage 2: `email` + `otp`, or `hash`. Stage 3: `email`, `password1`, `password2`."),
     responses((status = 200, description = "`status` is `OTP sent`, `Verified` or `Password Changes`"), (status = 400, description = "Invalid field, code or eligibility"),
               (status = 429, description = "Code sent moments ago")))]
-pub async fn forget_password(state: web::Data<AppState>, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn forget_password(
+    state: web::Data<AppState>,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let mut form = FormReader::new(&body.0);
-    let present = |form: &mut FormReader, field: &str| form.text(field).filter(|value| !value.trim().is_empty());
+    let present = |form: &mut FormReader, field: &str| {
+        form.text(field).filter(|value| !value.trim().is_empty())
+    };
 
     let (status, email) = if form.has("password1") || form.has("password2") {
         let email = parse_email(&mut form, "email");
@@ -172,9 +218,20 @@ pub async fn forget_password(state: web::Data<AppState>, body: FormBody) -> Resu
         let password2 = form.required_text("password2");
         form.finish()?;
         let (Some(email), Some(password1), Some(password2)) = (email, password1, password2) else {
-            return Err(ApiError::Internal("reset form passed checks with a field missing".to_owned()));
+            return Err(ApiError::Internal(
+                "reset form passed checks with a field missing".to_owned(),
+            ));
         };
-        let done = ask(&state, &state.accounts, ResetPassword { email, password1, password2 }).await??;
+        let done = ask(
+            &state,
+            &state.accounts,
+            ResetPassword {
+                email,
+                password1,
+                password2,
+            },
+        )
+        .await??;
         ("Password Changes", done.email)
     } else if let Some(otp) = present(&mut form, "otp") {
         let email = parse_email(&mut form, "email");
@@ -202,11 +259,23 @@ pub async fn forget_password(state: web::Data<AppState>, body: FormBody) -> Resu
     request_body(content = Object, description = "`{\"email\": \"…\"}` of the account to delete: your own, or any as an admin"),
     responses((status = 204, description = "Deleted"), (status = 400, description = "Missing or invalid email"), (status = 401, description = "No or invalid token"),
               (status = 403, description = "Another user's account"), (status = 404, description = "No such account (admins)")))]
-pub async fn delete_user(state: web::Data<AppState>, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let mut form = FormReader::new(&body.0);
     let email = parse_email(&mut form, "email");
     form.finish()?;
     let email = email.ok_or_else(|| ApiError::field("email", "This field is required."))?;
-    ask(&state, &state.accounts, DeleteAccount { principal: user.0, email }).await??;
+    ask(
+        &state,
+        &state.accounts,
+        DeleteAccount {
+            principal: user.0,
+            email,
+        },
+    )
+    .await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
-use careernexus_actors::chat::{ChatRoomView, GetChatHistory, InitiateChat, ListChats, MessageView};
+use careernexus_actors::chat::{
+    ChatRoomView, GetChatHistory, InitiateChat, ListChats, MessageView,
+};
 use careernexus_actors::ids::{ChatId, MessageId, UserId};
 use careernexus_actors::notifications::{ClearNotifications, ListNotifications, NotificationView};
 use careernexus_actors::realtime::presence::GetPresence;
@@ -21,8 +23,13 @@ type Query = web::Query<HashMap<String, String>>;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/notification-chat/chats/").route(web::get().to(list_chats)))
-        .service(web::resource("/notification-chat/chat/messages/").route(web::get().to(chat_history)))
-        .service(web::resource("/notification-chat/chats/initiate/").route(web::post().to(initiate_chat)))
+        .service(
+            web::resource("/notification-chat/chat/messages/").route(web::get().to(chat_history)),
+        )
+        .service(
+            web::resource("/notification-chat/chats/initiate/")
+                .route(web::post().to(initiate_chat)),
+        )
         .service(
             web::resource("/notification-chat/notifications/")
                 .route(web::get().to(list_notifications))
@@ -33,8 +40,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[utoipa::path(get, path = "/notification-chat/chats/", tag = "chat", security(("bearer" = [])),
     responses((status = 200, body = Vec<ChatRoomView>, description = "Rooms, most recent activity first"), (status = 401)))]
-pub async fn list_chats(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    let rooms = ask(&state, &state.chat, ListChats { user: user.0.user_id }).await??;
+pub async fn list_chats(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let rooms = ask(
+        &state,
+        &state.chat,
+        ListChats {
+            user: user.0.user_id,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Ok().json(rooms))
 }
 
@@ -44,7 +61,11 @@ pub async fn list_chats(state: web::Data<AppState>, user: CurrentUser) -> Result
            ("limit" = Option<i64>, Query, description = "Most messages to return (default and maximum in realtime settings)")),
     responses((status = 200, body = Vec<MessageView>, description = "Oldest message first"), (status = 400, description = "Missing or malformed parameter"),
               (status = 401), (status = 404, description = "No such chat of yours")))]
-pub async fn chat_history(state: web::Data<AppState>, user: CurrentUser, query: Query) -> Result<HttpResponse, ApiError> {
+pub async fn chat_history(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
     let chat_id = ChatId(required_query_id(&query, "chat_id")?);
     let before = query_id(&query, "before")?.map(MessageId);
     let after = query_id(&query, "after")?.map(MessageId);
@@ -64,7 +85,11 @@ pub async fn chat_history(state: web::Data<AppState>, user: CurrentUser, query: 
     request_body(content = Object, description = "`{\"user\": 7}`: the other user's id"),
     responses((status = 200, body = ChatRoomView, description = "The existing or new room"), (status = 400, description = "Missing id or yourself"),
               (status = 401), (status = 403, description = "Not connected"), (status = 404, description = "Unknown user")))]
-pub async fn initiate_chat(state: web::Data<AppState>, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn initiate_chat(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let mut form = FormReader::new(&body.0);
     let other = form.required_id("user");
     form.finish()?;
@@ -79,7 +104,11 @@ pub async fn initiate_chat(state: web::Data<AppState>, user: CurrentUser, body: 
 #[utoipa::path(get, path = "/notification-chat/notifications/", tag = "chat", security(("bearer" = [])),
     params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
     responses((status = 200, body = Page<NotificationView>, description = "Newest first"), (status = 401), (status = 404, description = "Invalid page")))]
-pub async fn list_notifications(state: web::Data<AppState>, user: CurrentUser, page: PageQuery) -> Result<HttpResponse, ApiError> {
+pub async fn list_notifications(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    page: PageQuery,
+) -> Result<HttpResponse, ApiError> {
     let request = ListNotifications {
         user_id: user.0.user_id,
         offset: page.offset(),
@@ -91,17 +120,38 @@ pub async fn list_notifications(state: web::Data<AppState>, user: CurrentUser, p
 
 #[utoipa::path(delete, path = "/notification-chat/notifications/", tag = "chat", security(("bearer" = [])),
     responses((status = 204, description = "All your notifications deleted"), (status = 401)))]
-pub async fn clear_notifications(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    ask(&state, &state.notifier, ClearNotifications { user_id: user.0.user_id }).await??;
+pub async fn clear_notifications(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    ask(
+        &state,
+        &state.notifier,
+        ClearNotifications {
+            user_id: user.0.user_id,
+        },
+    )
+    .await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(get, path = "/notification-chat/presence/", tag = "chat", security(("bearer" = [])),
     params(("user_id" = i64, Query)),
     responses((status = 200, description = "`{\"user_id\", \"online\", \"last_seen\"}`"), (status = 400), (status = 401), (status = 404, description = "Unknown user")))]
-pub async fn get_presence(state: web::Data<AppState>, _user: CurrentUser, query: Query) -> Result<HttpResponse, ApiError> {
+pub async fn get_presence(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
     let user_id = UserId(required_query_id(&query, "user_id")?);
-    let views = ask(&state, &state.presence, GetPresence { user_ids: vec![user_id] }).await??;
+    let views = ask(
+        &state,
+        &state.presence,
+        GetPresence {
+            user_ids: vec![user_id],
+        },
+    )
+    .await??;
     let view = views
         .into_iter()
         .next()

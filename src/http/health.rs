@@ -12,8 +12,14 @@ const DEFAULT_COVER_PHOTO: &[u8] = include_bytes!("assets/default-cover-photo.pn
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
         .service(web::resource("/readyz").route(web::get().to(readyz)))
-        .service(web::resource("/static/default-profile-photo.png").route(web::get().to(default_profile_photo)))
-        .service(web::resource("/static/default-cover-photo.png").route(web::get().to(default_cover_photo)));
+        .service(
+            web::resource("/static/default-profile-photo.png")
+                .route(web::get().to(default_profile_photo)),
+        )
+        .service(
+            web::resource("/static/default-cover-photo.png")
+                .route(web::get().to(default_cover_photo)),
+        );
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is up")))]
@@ -28,7 +34,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" })),
         Err(error) => {
             log::warn!("readiness check failed: {error}");
-            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "database": "unreachable" }))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": "unreachable" }))
         }
     }
 }

@@ -8,16 +8,26 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 
 /// Key prefixes of uploaded media; nothing else in the bucket is served.
-const SERVED_FOLDERS: [&str; 4] = ["profile_pictures/", "cover_photos/", "resumes/", "intro_videos/"];
+const SERVED_FOLDERS: [&str; 4] = [
+    "profile_pictures/",
+    "cover_photos/",
+    "resumes/",
+    "intro_videos/",
+];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/media/{key:.*}").route(web::get().to(media_object)));
 }
 
-async fn media_object(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn media_object(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner();
     let servable = SERVED_FOLDERS.iter().any(|folder| key.starts_with(folder))
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_'))
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_'))
         && !key.contains("..");
     if !servable {
         return Err(ApiError::NotFound("Not found.".to_owned()));

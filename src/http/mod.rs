@@ -51,9 +51,13 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 ///
 /// # Errors
 /// Never; the signature is the one `ErrorHandlers` expects.
-pub fn json_error_body<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+pub fn json_error_body<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
     if response.response().headers().contains_key(CONTENT_TYPE) {
-        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
     }
     let status = response.status();
     let detail = if status.as_u16() == 405 {

@@ -7,10 +7,10 @@ use actix_web::{web, HttpResponse};
 use careernexus_actors::choices::INDUSTRY;
 use careernexus_actors::ids::{EntryId, UserId};
 use careernexus_actors::profiles::{
-    AddEntry, AnalyticsView, CompletionView, DeleteEntry, EntryKind, GetAnalytics, GetCompletion, GetProfile,
-    GetSettings, IndustryView, ListEntries, MediaField, MediaUpload, ProfileChanges, ProfileView, SearchResultView,
-    SearchUsers, SettingsChanges, SettingsView, UpdateEntry, UpdateIndustry, UpdateProfile, UpdateSettings,
-    SETTING_FLAGS,
+    AddEntry, AnalyticsView, CompletionView, DeleteEntry, EntryKind, GetAnalytics, GetCompletion,
+    GetProfile, GetSettings, IndustryView, ListEntries, MediaField, MediaUpload, ProfileChanges,
+    ProfileView, SearchResultView, SearchUsers, SettingsChanges, SettingsView, UpdateEntry,
+    UpdateIndustry, UpdateProfile, UpdateSettings, SETTING_FLAGS,
 };
 use careernexus_actors::users::UserType;
 use serde_json::Value;
@@ -34,7 +34,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(entry_resource("/user/experience/", EntryKind::Experience))
         .service(web::resource("/user/update-experience/").route(web::put().to(update_experience)))
         .service(entry_resource("/user/education/", EntryKind::Education))
-        .service(entry_resource("/user/certification/", EntryKind::Certification))
+        .service(entry_resource(
+            "/user/certification/",
+            EntryKind::Certification,
+        ))
         .service(
             web::resource("/user/settings/")
                 .route(web::get().to(retrieve_settings))
@@ -58,9 +61,21 @@ fn entry_resource(path: &str, kind: EntryKind) -> actix_web::Resource {
 #[utoipa::path(get, path = "/user/retrieve-profile/", tag = "profiles", security(("bearer" = [])),
     params(("user_id" = Option<i64>, Query, description = "Another user's id; omit for your own profile")),
     responses((status = 200, body = ProfileView), (status = 400, description = "Malformed user_id"), (status = 401), (status = 404, description = "Unknown user")))]
-pub async fn retrieve_profile(state: web::Data<AppState>, user: CurrentUser, query: Query) -> Result<HttpResponse, ApiError> {
+pub async fn retrieve_profile(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
     let user_id = query_id(&query, "user_id")?.map(UserId);
-    let profile = ask(&state, &state.profiles, GetProfile { viewer: user.0.user_id, user_id }).await??;
+    let profile = ask(
+        &state,
+        &state.profiles,
+        GetProfile {
+            viewer: user.0.user_id,
+            user_id,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Ok().json(profile))
 }
 
@@ -68,13 +83,19 @@ pub async fn retrieve_profile(state: web::Data<AppState>, user: CurrentUser, que
     request_body(content = Object, description = "JSON, or multipart with files in profile_photo, cover_photo, resume, intro_video. Mentor-only: years_of_experience, areas_of_expertise, availability, current_job, technical_skills, mentorship_styles, linkedin_url, session_rate."),
     responses((status = 201, body = ProfileView), (status = 400, description = "Invalid field or mentor-only field for another account type"),
               (status = 401), (status = 413, description = "File too large")))]
-pub async fn update_profile(state: web::Data<AppState>, user: CurrentUser, form: UploadForm) -> Result<HttpResponse, ApiError> {
+pub async fn update_profile(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: UploadForm,
+) -> Result<HttpResponse, ApiError> {
     let changes = read_profile_changes(&form)?;
     let uploads = form
         .files
         .iter()
         .filter_map(|file| {
-            let field = MediaField::ALL.into_iter().find(|field| field.name() == file.field)?;
+            let field = MediaField::ALL
+                .into_iter()
+                .find(|field| field.name() == file.field)?;
             Some(MediaUpload {
                 field,
                 path: file.file.path().to_path_buf(),
@@ -114,14 +135,19 @@ fn read_profile_changes(form: &UploadForm) -> Result<ProfileChanges, ApiError> {
         areas_of_expertise: reader.string_list("areas_of_expertise"),
         technical_skills: reader.string_list("technical_skills"),
         mentorship_styles: reader.string_list("mentorship_styles"),
-        linkedin_url: reader.has("linkedin_url").then(|| reader.text("linkedin_url")),
+        linkedin_url: reader
+            .has("linkedin_url")
+            .then(|| reader.text("linkedin_url")),
         session_rate: reader.text("session_rate"),
         cleared_media: Vec::new(),
     };
     if let Some(years) = reader.integer("years_of_experience") {
         match i32::try_from(years) {
             Ok(years) => changes.years_of_experience = Some(years),
-            Err(_) => reader.errors.add("years_of_experience", "Enter a whole number of years from 0 to 80."),
+            Err(_) => reader.errors.add(
+                "years_of_experience",
+                "Enter a whole number of years from 0 to 80.",
+            ),
         }
     }
     // A media field sent as text can only clear the file: an upload must be a file part.
@@ -143,25 +169,36 @@ fn read_profile_changes(form: &UploadForm) -> Result<ProfileChanges, ApiError> {
 #[utoipa::path(patch, path = "/user/profile-update/", tag = "profiles", security(("bearer" = [])),
     request_body(content = Object, description = "`industry` (required choice), optional `user_type`: learner or mentor"),
     responses((status = 206, body = IndustryView), (status = 400, description = "Missing or invalid choice"), (status = 401)))]
-pub async fn update_industry(state: web::Data<AppState>, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn update_industry(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let mut form = FormReader::new(&body.0);
     let industry = form
         .required_text("industry")
         .and_then(|value| INDUSTRY.check(&mut form.errors, "industry", &value));
-    let user_type = match form.text("user_type").map(|value| value.trim().to_ascii_lowercase()) {
+    let user_type = match form
+        .text("user_type")
+        .map(|value| value.trim().to_ascii_lowercase())
+    {
         None => None,
         Some(value) => match value.as_str() {
             "learner" => Some(UserType::Learner),
             "mentor" => Some(UserType::Mentor),
             "employer" => Some(UserType::Employer),
             other => {
-                form.errors.add("user_type", format!("'{other}' is not a valid choice. Valid options: learner, mentor."));
+                form.errors.add(
+                    "user_type",
+                    format!("'{other}' is not a valid choice. Valid options: learner, mentor."),
+                );
                 None
             }
         },
     };
     form.finish()?;
-    let industry = industry.ok_or_else(|| ApiError::field("industry", "This field is required."))?;
+    let industry =
+        industry.ok_or_else(|| ApiError::field("industry", "This field is required."))?;
     let request = UpdateIndustry {
         user: user.0.user_id,
         industry,
@@ -173,15 +210,32 @@ pub async fn update_industry(state: web::Data<AppState>, user: CurrentUser, body
 
 #[utoipa::path(get, path = "/user/experience/", tag = "profiles", security(("bearer" = [])),
     responses((status = 200, description = "Entries, newest first (the same for /user/education/ and /user/certification/)"), (status = 401)))]
-pub async fn list_entries(state: web::Data<AppState>, kind: web::Data<EntryKind>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    let entries = ask(&state, &state.profiles, ListEntries { user: user.0.user_id, kind: **kind }).await??;
+pub async fn list_entries(
+    state: web::Data<AppState>,
+    kind: web::Data<EntryKind>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let entries = ask(
+        &state,
+        &state.profiles,
+        ListEntries {
+            user: user.0.user_id,
+            kind: **kind,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Ok().json(entries))
 }
 
 #[utoipa::path(post, path = "/user/experience/", tag = "profiles", security(("bearer" = [])),
     request_body(content = Object, description = "Experience: title, organization, start_date, end_date, location, employment_type (Onsite, Remote, Hybrid), detail. Education: course, school, start_date, end_date, location, detail. Certification: title, school, issue_date, cert_id, skills. Dates are YYYY-MM-DD."),
     responses((status = 201, description = "The new entry with its id"), (status = 400, description = "Missing or invalid field"), (status = 401)))]
-pub async fn add_entry(state: web::Data<AppState>, kind: web::Data<EntryKind>, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn add_entry(
+    state: web::Data<AppState>,
+    kind: web::Data<EntryKind>,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let request = AddEntry {
         user: user.0.user_id,
         kind: **kind,
@@ -195,15 +249,29 @@ pub async fn add_entry(state: web::Data<AppState>, kind: web::Data<EntryKind>, u
     request_body(content = Object, description = "`id` of your entry plus the fields to change (also PUT /user/experience/, /user/education/, /user/certification/)"),
     responses((status = 201, description = "The changed entry"), (status = 400, description = "Missing id or invalid field"), (status = 401),
               (status = 404, description = "No such entry on your profile")))]
-pub async fn update_experience(state: web::Data<AppState>, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn update_experience(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     change_entry(&state, EntryKind::Experience, user, body).await
 }
 
-pub async fn update_entry(state: web::Data<AppState>, kind: web::Data<EntryKind>, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn update_entry(
+    state: web::Data<AppState>,
+    kind: web::Data<EntryKind>,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     change_entry(&state, **kind, user, body).await
 }
 
-async fn change_entry(state: &AppState, kind: EntryKind, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+async fn change_entry(
+    state: &AppState,
+    kind: EntryKind,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let mut form = FormReader::new(&body.0);
     let id = form.required_id("id");
     form.finish()?;
@@ -220,7 +288,12 @@ async fn change_entry(state: &AppState, kind: EntryKind, user: CurrentUser, body
 #[utoipa::path(delete, path = "/user/experience/", tag = "profiles", security(("bearer" = [])),
     params(("experience_id" = i64, Query, description = "education_id on /user/education/, certification_id on /user/certification/")),
     responses((status = 204), (status = 400, description = "Missing or malformed id"), (status = 401), (status = 404, description = "No such entry on your profile")))]
-pub async fn delete_entry(state: web::Data<AppState>, kind: web::Data<EntryKind>, user: CurrentUser, query: Query) -> Result<HttpResponse, ApiError> {
+pub async fn delete_entry(
+    state: web::Data<AppState>,
+    kind: web::Data<EntryKind>,
+    user: CurrentUser,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
     let parameter = format!("{}_id", kind.label());
     let id = required_query_id(&query, &parameter)?;
     let request = DeleteEntry {
@@ -234,15 +307,29 @@ pub async fn delete_entry(state: web::Data<AppState>, kind: web::Data<EntryKind>
 
 #[utoipa::path(get, path = "/user/settings/", tag = "profiles", security(("bearer" = [])),
     responses((status = 200, body = SettingsView), (status = 401)))]
-pub async fn retrieve_settings(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    let settings = ask(&state, &state.profiles, GetSettings { user: user.0.user_id }).await??;
+pub async fn retrieve_settings(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let settings = ask(
+        &state,
+        &state.profiles,
+        GetSettings {
+            user: user.0.user_id,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Ok().json(settings))
 }
 
 #[utoipa::path(put, path = "/user/settings/", tag = "profiles", security(("bearer" = [])),
     request_body(content = Object, description = "Any of the boolean settings, and `timezone` (IANA name)"),
     responses((status = 200, body = SettingsView), (status = 400, description = "Not a boolean, or unknown time zone"), (status = 401)))]
-pub async fn update_settings(state: web::Data<AppState>, user: CurrentUser, body: FormBody) -> Result<HttpResponse, ApiError> {
+pub async fn update_settings(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: FormBody,
+) -> Result<HttpResponse, ApiError> {
     let mut form = FormReader::new(&body.0);
     let mut changes = SettingsChanges {
         flags: Vec::new(),
@@ -254,14 +341,32 @@ pub async fn update_settings(state: web::Data<AppState>, user: CurrentUser, body
         }
     }
     form.finish()?;
-    let settings = ask(&state, &state.profiles, UpdateSettings { user: user.0.user_id, changes }).await??;
+    let settings = ask(
+        &state,
+        &state.profiles,
+        UpdateSettings {
+            user: user.0.user_id,
+            changes,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Ok().json(settings))
 }
 
 #[utoipa::path(get, path = "/user/completion/", tag = "profiles", security(("bearer" = [])),
     responses((status = 200, body = CompletionView), (status = 401)))]
-pub async fn profile_completion(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    let completion = ask(&state, &state.profiles, GetCompletion { user: user.0.user_id }).await??;
+pub async fn profile_completion(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let completion = ask(
+        &state,
+        &state.profiles,
+        GetCompletion {
+            user: user.0.user_id,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Ok().json(completion))
 }
 
@@ -269,9 +374,21 @@ pub async fn profile_completion(state: web::Data<AppState>, user: CurrentUser) -
     params(("user_id" = Option<i64>, Query, description = "Another user's id; allowed when their show_analytics setting is on")),
     responses((status = 200, body = AnalyticsView), (status = 400), (status = 401), (status = 403, description = "The user does not share analytics"),
               (status = 404, description = "Unknown user")))]
-pub async fn user_analytics(state: web::Data<AppState>, user: CurrentUser, query: Query) -> Result<HttpResponse, ApiError> {
+pub async fn user_analytics(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
     let user_id = query_id(&query, "user_id")?.map(UserId);
-    let analytics = ask(&state, &state.profiles, GetAnalytics { viewer: user.0.user_id, user_id }).await??;
+    let analytics = ask(
+        &state,
+        &state.profiles,
+        GetAnalytics {
+            viewer: user.0.user_id,
+            user_id,
+        },
+    )
+    .await??;
     Ok(HttpResponse::Ok().json(analytics))
 }
 
@@ -279,10 +396,18 @@ pub async fn user_analytics(state: web::Data<AppState>, user: CurrentUser, query
     params(("keyword" = String, Query, description = "Words that must all appear in a user's name, headline, skills, location, industry or company"),
            ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
     responses((status = 200, body = Page<SearchResultView>), (status = 400, description = "Missing keyword"), (status = 401), (status = 404, description = "Invalid page")))]
-pub async fn search_users(state: web::Data<AppState>, _user: CurrentUser, query: Query, page: PageQuery) -> Result<HttpResponse, ApiError> {
+pub async fn search_users(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    query: Query,
+    page: PageQuery,
+) -> Result<HttpResponse, ApiError> {
     let keyword = query.get("keyword").cloned().unwrap_or_default();
     if keyword.trim().is_empty() {
-        return Err(ApiError::field("keyword", "This query parameter is required."));
+        return Err(ApiError::field(
+            "keyword",
+            "This query parameter is required.",
+        ));
     }
     let request = SearchUsers {
         keyword,

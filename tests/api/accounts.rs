@@ -31,9 +31,19 @@ async fn signup_learner_with_mailed_code() {
     assert!(body["user_id"].as_i64().expect("user_id") > 0);
     assert!(body["access"].as_str().expect("access").split('.').count() == 3);
 
-    let profile = json_body(app.get("/user/retrieve-profile/", Some(body["access"].as_str().expect("access"))).await).await;
+    let profile = json_body(
+        app.get(
+            "/user/retrieve-profile/",
+            Some(body["access"].as_str().expect("access")),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(profile["user_type"], "learner");
-    assert!(profile.get("years_of_experience").is_none(), "learners have no mentor fields");
+    assert!(
+        profile.get("years_of_experience").is_none(),
+        "learners have no mentor fields"
+    );
 }
 
 #[actix_rt::test]
@@ -41,10 +51,17 @@ async fn signup_with_industry_creates_mentor() {
     let app = spawn_app().await;
     let email = unique_email("mentor");
     let session = app.sign_up(&email, PASSWORD, Some("Health")).await;
-    let profile = json_body(app.get("/user/retrieve-profile/", Some(&session.access)).await).await;
+    let profile = json_body(
+        app.get("/user/retrieve-profile/", Some(&session.access))
+            .await,
+    )
+    .await;
     assert_eq!(profile["user_type"], "mentor");
     assert_eq!(profile["industry"], "health");
-    assert!(profile.get("years_of_experience").is_some(), "mentors have mentor fields");
+    assert!(
+        profile.get("years_of_experience").is_some(),
+        "mentors have mentor fields"
+    );
 }
 
 #[actix_rt::test]
@@ -52,21 +69,45 @@ async fn signup_rejects_bad_forms() {
     let app = spawn_app().await;
     let email = unique_email("bad");
     let cases = [
-        (json!({"password1": PASSWORD, "password2": PASSWORD}), "email"),
-        (json!({"email": "not-an-address", "password1": PASSWORD, "password2": PASSWORD}), "email"),
-        (json!({"email": email, "password1": PASSWORD, "password2": "Other#2026x"}), "password2"),
-        (json!({"email": email, "password1": "short1", "password2": "short1"}), "password1"),
-        (json!({"email": email, "password1": "12345678901", "password2": "12345678901"}), "password1"),
+        (
+            json!({"password1": PASSWORD, "password2": PASSWORD}),
+            "email",
+        ),
+        (
+            json!({"email": "not-an-address", "password1": PASSWORD, "password2": PASSWORD}),
+            "email",
+        ),
+        (
+            json!({"email": email, "password1": PASSWORD, "password2": "Other#2026x"}),
+            "password2",
+        ),
+        (
+            json!({"email": email, "password1": "short1", "password2": "short1"}),
+            "password1",
+        ),
+        (
+            json!({"email": email, "password1": "12345678901", "password2": "12345678901"}),
+            "password1",
+        ),
         (json!({"email": email, "password1": PASSWORD}), "password2"),
-        (json!({"email": email, "password1": PASSWORD, "password2": PASSWORD, "industry": "astrology"}), "industry"),
-        (json!({"email": ["a"], "password1": PASSWORD, "password2": PASSWORD}), "email"),
+        (
+            json!({"email": email, "password1": PASSWORD, "password2": PASSWORD, "industry": "astrology"}),
+            "industry",
+        ),
+        (
+            json!({"email": ["a"], "password1": PASSWORD, "password2": PASSWORD}),
+            "email",
+        ),
     ];
     for (form, field) in cases {
         let response = app.post("/user/signup/", &form, None).await;
         assert_eq!(response.status(), 400, "form {form} should be rejected");
         assert_field_error(&json_body(response).await, field);
     }
-    assert!(mails_to(&email).is_empty(), "no code is mailed for an invalid form");
+    assert!(
+        mails_to(&email).is_empty(),
+        "no code is mailed for an invalid form"
+    );
 }
 
 #[actix_rt::test]
@@ -124,7 +165,11 @@ async fn signup_code_is_bound_single_use_and_locks() {
     app.post("/user/signup/", &form, None).await;
     right["otp"] = json!(latest_code(&email).await);
     assert_eq!(app.post("/user/signup/", &right, None).await.status(), 201);
-    assert_eq!(app.post("/user/signup/", &right, None).await.status(), 400, "codes are single-use");
+    assert_eq!(
+        app.post("/user/signup/", &right, None).await.status(),
+        400,
+        "codes are single-use"
+    );
 }
 
 #[actix_rt::test]
@@ -138,13 +183,20 @@ async fn signup_code_expires() {
     let response = app.post("/user/signup/", &form, None).await;
     assert_eq!(response.status(), 400);
     let body = json_body(response).await;
-    assert!(body["otp"][0].as_str().expect("message").contains("expired"), "{body}");
+    assert!(
+        body["otp"][0]
+            .as_str()
+            .expect("message")
+            .contains("expired"),
+        "{body}"
+    );
 }
 
 #[actix_rt::test]
 async fn signup_resend_interval_is_enforced() {
     let app = spawn_app_with(|settings| settings.auth.otp_resend_interval_secs = 60).await;
-    let form = json!({"email": unique_email("resend"), "password1": PASSWORD, "password2": PASSWORD});
+    let form =
+        json!({"email": unique_email("resend"), "password1": PASSWORD, "password2": PASSWORD});
     assert_eq!(app.post("/user/signup/", &form, None).await.status(), 200);
     assert_eq!(app.post("/user/signup/", &form, None).await.status(), 429);
 }
@@ -178,25 +230,36 @@ async fn signup_pending_stores_no_password() {
         .expect("pending sign-up");
     let stored = pending.to_string();
     assert!(!stored.contains(PASSWORD), "the password itself is stored");
-    assert!(pending.get_str("password_hash").expect("hash").starts_with("$2"), "a bcrypt hash is stored");
+    assert!(
+        pending
+            .get_str("password_hash")
+            .expect("hash")
+            .starts_with("$2"),
+        "a bcrypt hash is stored"
+    );
 }
 
 #[actix_rt::test]
 async fn hash_verify_creates_account() {
     let app = spawn_app().await;
     let email = unique_email("link");
-    let form = json!({"email": email, "password1": PASSWORD, "password2": PASSWORD, "industry": "media"});
+    let form =
+        json!({"email": email, "password1": PASSWORD, "password2": PASSWORD, "industry": "media"});
     app.post("/user/signup/", &form, None).await;
     let hash = latest_hash(&email).await;
 
-    let response = app.post("/user/hash/verify/", &json!({"hash": hash}), None).await;
+    let response = app
+        .post("/user/hash/verify/", &json!({"hash": hash}), None)
+        .await;
     assert_eq!(response.status(), 201);
     let body = json_body(response).await;
     assert_eq!(body["email"], email.as_str());
     assert_eq!(body["user_type"], "mentor");
     assert_eq!(body["status"], "Success");
 
-    let again = app.post("/user/hash/verify/", &json!({"hash": hash}), None).await;
+    let again = app
+        .post("/user/hash/verify/", &json!({"hash": hash}), None)
+        .await;
     assert_eq!(again.status(), 400, "a link works once");
     let missing = app.post("/user/hash/verify/", &json!({}), None).await;
     assert_eq!(missing.status(), 400);
@@ -220,12 +283,26 @@ async fn signin_matches_email_case_insensitively() {
 #[actix_rt::test]
 async fn signin_rejects_wrong_credentials_and_missing_fields() {
     let app = spawn_app().await;
-    let wrong = app.post("/user/signin/", &json!({"email": ADA, "password": "Wrong#2026"}), None).await;
+    let wrong = app
+        .post(
+            "/user/signin/",
+            &json!({"email": ADA, "password": "Wrong#2026"}),
+            None,
+        )
+        .await;
     assert_eq!(wrong.status(), 400);
     assert!(json_body(wrong).await["detail"].is_string());
-    let unknown = app.post("/user/signin/", &json!({"email": "nobody@example.com", "password": "Wrong#2026"}), None).await;
+    let unknown = app
+        .post(
+            "/user/signin/",
+            &json!({"email": "nobody@example.com", "password": "Wrong#2026"}),
+            None,
+        )
+        .await;
     assert_eq!(unknown.status(), 400);
-    let missing = app.post("/user/signin/", &json!({"email": ADA}), None).await;
+    let missing = app
+        .post("/user/signin/", &json!({"email": ADA}), None)
+        .await;
     assert_eq!(missing.status(), 400);
     assert_field_error(&json_body(missing).await, "password");
     let not_json = app
@@ -257,16 +334,40 @@ async fn signin_accepts_form_encoded_body() {
 async fn signout_revokes_both_tokens() {
     let app = spawn_app().await;
     let session = app.sign_in_fixture(ADA).await;
-    let response = app.post("/user/signout/", &json!({"refresh": session.refresh}), Some(&session.access)).await;
+    let response = app
+        .post(
+            "/user/signout/",
+            &json!({"refresh": session.refresh}),
+            Some(&session.access),
+        )
+        .await;
     assert_eq!(response.status(), 202);
     assert_eq!(json_body(response).await["status"], "Logged out");
 
-    let after = app.get("/user/retrieve-profile/", Some(&session.access)).await;
-    assert_eq!(after.status(), 401, "the access token of the session is revoked");
+    let after = app
+        .get("/user/retrieve-profile/", Some(&session.access))
+        .await;
+    assert_eq!(
+        after.status(),
+        401,
+        "the access token of the session is revoked"
+    );
     let other = app.sign_in_fixture(ADA).await;
-    let again = app.post("/user/signout/", &json!({"refresh": session.refresh}), Some(&other.access)).await;
+    let again = app
+        .post(
+            "/user/signout/",
+            &json!({"refresh": session.refresh}),
+            Some(&other.access),
+        )
+        .await;
     assert_eq!(again.status(), 400, "the refresh token is blacklisted");
-    assert_eq!(app.get("/user/retrieve-profile/", Some(&other.access)).await.status(), 200, "other sessions stay");
+    assert_eq!(
+        app.get("/user/retrieve-profile/", Some(&other.access))
+            .await
+            .status(),
+        200,
+        "other sessions stay"
+    );
 }
 
 #[actix_rt::test]
@@ -274,15 +375,36 @@ async fn signout_refuses_someone_elses_token() {
     let app = spawn_app().await;
     let ada = app.sign_in_fixture(ADA).await;
     let tunde = app.sign_in_fixture(TUNDE).await;
-    let response = app.post("/user/signout/", &json!({"refresh": tunde.refresh}), Some(&ada.access)).await;
+    let response = app
+        .post(
+            "/user/signout/",
+            &json!({"refresh": tunde.refresh}),
+            Some(&ada.access),
+        )
+        .await;
     assert_eq!(response.status(), 403);
-    assert_eq!(app.get("/user/retrieve-profile/", Some(&tunde.access)).await.status(), 200);
+    assert_eq!(
+        app.get("/user/retrieve-profile/", Some(&tunde.access))
+            .await
+            .status(),
+        200
+    );
 
-    let no_token = app.post("/user/signout/", &json!({"refresh": ada.refresh}), None).await;
+    let no_token = app
+        .post("/user/signout/", &json!({"refresh": ada.refresh}), None)
+        .await;
     assert_eq!(no_token.status(), 401);
-    let access_as_refresh = app.post("/user/signout/", &json!({"refresh": ada.access}), Some(&ada.access)).await;
+    let access_as_refresh = app
+        .post(
+            "/user/signout/",
+            &json!({"refresh": ada.access}),
+            Some(&ada.access),
+        )
+        .await;
     assert_eq!(access_as_refresh.status(), 400);
-    let missing = app.post("/user/signout/", &json!({}), Some(&ada.access)).await;
+    let missing = app
+        .post("/user/signout/", &json!({}), Some(&ada.access))
+        .await;
     assert_eq!(missing.status(), 400);
     assert_field_error(&json_body(missing).await, "refresh");
 }
@@ -291,9 +413,16 @@ async fn signout_refuses_someone_elses_token() {
 async fn protected_endpoint_rejects_bad_tokens() {
     let app = spawn_app().await;
     assert_eq!(app.get("/user/retrieve-profile/", None).await.status(), 401);
-    assert_eq!(app.get("/user/retrieve-profile/", Some("garbage")).await.status(), 401);
+    assert_eq!(
+        app.get("/user/retrieve-profile/", Some("garbage"))
+            .await
+            .status(),
+        401
+    );
     let session = app.sign_in_fixture(ADA).await;
-    let refresh_as_access = app.get("/user/retrieve-profile/", Some(&session.refresh)).await;
+    let refresh_as_access = app
+        .get("/user/retrieve-profile/", Some(&session.refresh))
+        .await;
     assert_eq!(refresh_as_access.status(), 401);
     assert!(json_body(refresh_as_access).await["detail"].is_string());
 }
@@ -302,9 +431,19 @@ async fn protected_endpoint_rejects_bad_tokens() {
 async fn expired_access_token_is_rejected() {
     let app = spawn_app_with(|settings| settings.auth.access_token_lifetime_secs = 1).await;
     let session = app.sign_in_fixture(ADA).await;
-    assert_eq!(app.get("/user/settings/", Some(&session.access)).await.status(), 200);
+    assert_eq!(
+        app.get("/user/settings/", Some(&session.access))
+            .await
+            .status(),
+        200
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(app.get("/user/settings/", Some(&session.access)).await.status(), 401);
+    assert_eq!(
+        app.get("/user/settings/", Some(&session.access))
+            .await
+            .status(),
+        401
+    );
 }
 
 #[actix_rt::test]
@@ -314,16 +453,29 @@ async fn forget_password_three_stages() {
     let old = app.sign_up(&email, PASSWORD, None).await;
     let new_password = "Lagoon#2027y";
 
-    let response = app.post("/user/forget-password/", &json!({"email": email}), None).await;
+    let response = app
+        .post("/user/forget-password/", &json!({"email": email}), None)
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(json_body(response).await["status"], "OTP sent");
 
     // Changing before verifying is refused.
     let early = json!({"email": email, "password1": new_password, "password2": new_password});
-    assert_eq!(app.post("/user/forget-password/", &early, None).await.status(), 400);
+    assert_eq!(
+        app.post("/user/forget-password/", &early, None)
+            .await
+            .status(),
+        400
+    );
 
     let code = latest_code(&email).await;
-    let response = app.post("/user/forget-password/", &json!({"email": email, "otp": code}), None).await;
+    let response = app
+        .post(
+            "/user/forget-password/",
+            &json!({"email": email, "otp": code}),
+            None,
+        )
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(json_body(response).await["status"], "Verified");
 
@@ -333,22 +485,46 @@ async fn forget_password_three_stages() {
     assert_eq!(body["status"], "Password Changes");
     assert_eq!(body["email"], email.as_str());
 
-    assert_eq!(app.post("/user/forget-password/", &early, None).await.status(), 400, "one change per verification");
-    assert_eq!(app.get("/user/settings/", Some(&old.access)).await.status(), 401, "old sessions end");
+    assert_eq!(
+        app.post("/user/forget-password/", &early, None)
+            .await
+            .status(),
+        400,
+        "one change per verification"
+    );
+    assert_eq!(
+        app.get("/user/settings/", Some(&old.access)).await.status(),
+        401,
+        "old sessions end"
+    );
     app.sign_in(&email, new_password).await;
-    let old_password = app.post("/user/signin/", &json!({"email": email, "password": PASSWORD}), None).await;
+    let old_password = app
+        .post(
+            "/user/signin/",
+            &json!({"email": email, "password": PASSWORD}),
+            None,
+        )
+        .await;
     assert_eq!(old_password.status(), 400);
 }
 
 #[actix_rt::test]
 async fn forget_password_by_hash_and_bad_input() {
     let app = spawn_app().await;
-    app.post("/user/forget-password/", &json!({"email": CHINEDU}), None).await;
+    app.post("/user/forget-password/", &json!({"email": CHINEDU}), None)
+        .await;
     let hash = latest_hash(CHINEDU).await;
-    let response = app.post("/user/forget-password/", &json!({"hash": hash}), None).await;
+    let response = app
+        .post("/user/forget-password/", &json!({"hash": hash}), None)
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(json_body(response).await["email"], CHINEDU);
-    assert_eq!(app.post("/user/forget-password/", &json!({"hash": hash}), None).await.status(), 400);
+    assert_eq!(
+        app.post("/user/forget-password/", &json!({"hash": hash}), None)
+            .await
+            .status(),
+        400
+    );
 
     let weak = json!({"email": CHINEDU, "password1": "weak", "password2": "weak"});
     let response = app.post("/user/forget-password/", &weak, None).await;
@@ -358,7 +534,13 @@ async fn forget_password_by_hash_and_bad_input() {
     let empty = app.post("/user/forget-password/", &json!({}), None).await;
     assert_eq!(empty.status(), 400);
     assert_field_error(&json_body(empty).await, "email");
-    let wrong_code = app.post("/user/forget-password/", &json!({"email": CHINEDU, "otp": "12"}), None).await;
+    let wrong_code = app
+        .post(
+            "/user/forget-password/",
+            &json!({"email": CHINEDU, "otp": "12"}),
+            None,
+        )
+        .await;
     assert_eq!(wrong_code.status(), 400);
 }
 
@@ -366,10 +548,15 @@ async fn forget_password_by_hash_and_bad_input() {
 async fn forget_password_unknown_email_reveals_nothing() {
     let app = spawn_app().await;
     let email = unique_email("ghost");
-    let response = app.post("/user/forget-password/", &json!({"email": email}), None).await;
+    let response = app
+        .post("/user/forget-password/", &json!({"email": email}), None)
+        .await;
     assert_eq!(response.status(), 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(mails_to(&email).is_empty(), "no mail for an address without account");
+    assert!(
+        mails_to(&email).is_empty(),
+        "no mail for an address without account"
+    );
 }
 
 #[actix_rt::test]
@@ -379,18 +566,54 @@ async fn delete_user_own_account_only() {
     let session = app.sign_up(&email, PASSWORD, None).await;
     let ada = app.sign_in_fixture(ADA).await;
 
-    let forbidden = app.delete("/user/delete/", Some(&json!({"email": email})), Some(&ada.access)).await;
+    let forbidden = app
+        .delete(
+            "/user/delete/",
+            Some(&json!({"email": email})),
+            Some(&ada.access),
+        )
+        .await;
     assert_eq!(forbidden.status(), 403, "Ada cannot delete another account");
-    let missing = app.delete("/user/delete/", Some(&json!({})), Some(&session.access)).await;
+    let missing = app
+        .delete("/user/delete/", Some(&json!({})), Some(&session.access))
+        .await;
     assert_eq!(missing.status(), 400);
-    assert_eq!(app.delete("/user/delete/", Some(&json!({"email": email})), None).await.status(), 401);
+    assert_eq!(
+        app.delete("/user/delete/", Some(&json!({"email": email})), None)
+            .await
+            .status(),
+        401
+    );
 
-    let response = app.delete("/user/delete/", Some(&json!({"email": email})), Some(&session.access)).await;
+    let response = app
+        .delete(
+            "/user/delete/",
+            Some(&json!({"email": email})),
+            Some(&session.access),
+        )
+        .await;
     assert_eq!(response.status(), 204);
-    assert_eq!(app.get("/user/settings/", Some(&session.access)).await.status(), 401, "tokens of a deleted account fail");
-    let signin = app.post("/user/signin/", &json!({"email": email, "password": PASSWORD}), None).await;
+    assert_eq!(
+        app.get("/user/settings/", Some(&session.access))
+            .await
+            .status(),
+        401,
+        "tokens of a deleted account fail"
+    );
+    let signin = app
+        .post(
+            "/user/signin/",
+            &json!({"email": email, "password": PASSWORD}),
+            None,
+        )
+        .await;
     assert_eq!(signin.status(), 400);
-    let profile = app.get(&format!("/user/retrieve-profile/?user_id={}", session.user_id), Some(&ada.access)).await;
+    let profile = app
+        .get(
+            &format!("/user/retrieve-profile/?user_id={}", session.user_id),
+            Some(&ada.access),
+        )
+        .await;
     assert_eq!(profile.status(), 404);
 }
 
@@ -400,8 +623,20 @@ async fn delete_user_by_admin() {
     let email = unique_email("removed");
     app.sign_up(&email, PASSWORD, None).await;
     let admin = app.sign_in_fixture(ADMIN).await;
-    let response = app.delete("/user/delete/", Some(&json!({"email": email})), Some(&admin.access)).await;
+    let response = app
+        .delete(
+            "/user/delete/",
+            Some(&json!({"email": email})),
+            Some(&admin.access),
+        )
+        .await;
     assert_eq!(response.status(), 204);
-    let unknown = app.delete("/user/delete/", Some(&json!({"email": email})), Some(&admin.access)).await;
+    let unknown = app
+        .delete(
+            "/user/delete/",
+            Some(&json!({"email": email})),
+            Some(&admin.access),
+        )
+        .await;
     assert_eq!(unknown.status(), 404);
 }

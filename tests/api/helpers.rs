@@ -52,7 +52,13 @@ struct SinkHandler {
 }
 
 impl mailin_embedded::Handler for SinkHandler {
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> mailin_embedded::Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        to: &[String],
+    ) -> mailin_embedded::Response {
         self.to = to.to_vec();
         self.data.clear();
         mailin_embedded::response::OK
@@ -86,7 +92,10 @@ fn mail_sink() -> &'static MailSink {
         };
         std::thread::spawn(move || {
             let mut server = mailin_embedded::Server::new(handler);
-            server.with_name("sink.test").with_num_threads(4).with_tcp_listener(listener);
+            server
+                .with_name("sink.test")
+                .with_num_threads(4)
+                .with_tcp_listener(listener);
             server.serve().expect("SMTP sink stopped");
         });
         MailSink { port, mails }
@@ -146,7 +155,9 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let mut settings = test_settings();
     customize(&mut settings);
-    let application = Application::build(settings).await.expect("app builds against the test services");
+    let application = Application::build(settings)
+        .await
+        .expect("app builds against the test services");
     let state = application.state();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     careernexus_actors::fixtures::load_dir(&state.store, &fixtures, 4, &mut |_, _, _| {})
@@ -175,18 +186,26 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
-        self.send(self.client.post(self.url(path)).json(body), token).await
+        self.send(self.client.post(self.url(path)).json(body), token)
+            .await
     }
 
     pub async fn put(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
-        self.send(self.client.put(self.url(path)).json(body), token).await
+        self.send(self.client.put(self.url(path)).json(body), token)
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
-        self.send(self.client.patch(self.url(path)).json(body), token).await
+        self.send(self.client.patch(self.url(path)).json(body), token)
+            .await
     }
 
-    pub async fn delete(&self, path: &str, body: Option<&Value>, token: Option<&str>) -> reqwest::Response {
+    pub async fn delete(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = self.client.delete(self.url(path));
         if let Some(body) = body {
             request = request.json(body);
@@ -194,7 +213,11 @@ impl TestApp {
         self.send(request, token).await
     }
 
-    async fn send(&self, mut request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::Response {
+    async fn send(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -203,7 +226,13 @@ impl TestApp {
 
     /// Signs in and returns the tokens.
     pub async fn sign_in(&self, email: &str, password: &str) -> Session {
-        let response = self.post("/user/signin/", &json!({"email": email, "password": password}), None).await;
+        let response = self
+            .post(
+                "/user/signin/",
+                &json!({"email": email, "password": password}),
+                None,
+            )
+            .await;
         assert_eq!(response.status(), 200, "sign-in of {email} failed");
         session_from(&response.json::<Value>().await.expect("json"))
     }
@@ -221,7 +250,12 @@ impl TestApp {
             form["industry"] = json!(industry);
         }
         let response = self.post("/user/signup/", &form, None).await;
-        assert_eq!(response.status(), 200, "sign-up stage 1 failed: {}", response.text().await.unwrap_or_default());
+        assert_eq!(
+            response.status(),
+            200,
+            "sign-up stage 1 failed: {}",
+            response.text().await.unwrap_or_default()
+        );
         form["otp"] = json!(latest_code(email).await);
         let response = self.post("/user/signup/", &form, None).await;
         assert_eq!(response.status(), 201, "sign-up stage 2 failed");
@@ -238,7 +272,9 @@ impl TestApp {
         let url = format!("ws://127.0.0.1:{}{}", self.port, path);
         match tokio_tungstenite::connect_async(url).await {
             Ok((stream, _)) => Ok(WsClient { stream }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
             Err(error) => panic!("socket failed without an HTTP status: {error}"),
         }
     }
@@ -294,12 +330,17 @@ async fn latest_mail_field(address: &str, marker: &str) -> String {
 
 /// A unique address for a test's new account.
 pub fn unique_email(label: &str) -> String {
-    format!("{label}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{label}.{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// A WebSocket client that reads JSON text frames and skips protocol pings.
 pub struct WsClient {
-    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 }
 
 /// What a socket yielded next.
@@ -316,7 +357,10 @@ impl WsClient {
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.stream.send(Message::text(text)).await.expect("frame sent");
+        self.stream
+            .send(Message::text(text))
+            .await
+            .expect("frame sent");
     }
 
     pub async fn send_raw(&mut self, message: Message) {
@@ -333,7 +377,9 @@ impl WsClient {
                 Ok(None) => return WsEvent::Closed(None),
                 Ok(Some(Err(_))) => return WsEvent::Closed(None),
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    return WsEvent::Json(serde_json::from_str(text.as_str()).expect("server frames are JSON"))
+                    return WsEvent::Json(
+                        serde_json::from_str(text.as_str()).expect("server frames are JSON"),
+                    )
                 }
                 Ok(Some(Ok(Message::Close(frame)))) => return WsEvent::Closed(frame),
                 Ok(Some(Ok(_))) => continue,
@@ -367,7 +413,9 @@ impl WsClient {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.next_event(left).await {
                 WsEvent::TimedOut => return,
-                WsEvent::Json(frame) if frame["type"] == kind => panic!("unexpected {kind} frame: {frame}"),
+                WsEvent::Json(frame) if frame["type"] == kind => {
+                    panic!("unexpected {kind} frame: {frame}")
+                }
                 WsEvent::Json(_) => continue,
                 WsEvent::Closed(frame) => panic!("socket closed while waiting: {frame:?}"),
             }
@@ -388,7 +436,10 @@ impl WsClient {
     }
 
     /// The underlying stream, for tests that read and write from separate tasks.
-    pub fn into_inner(self) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    pub fn into_inner(
+        self,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
         self.stream
     }
 
@@ -425,12 +476,18 @@ pub async fn connect_users(app: &TestApp, a: i64, b: i64) {
 pub async fn json_body(response: reqwest::Response) -> Value {
     let status = response.status();
     let text = response.text().await.expect("body");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text}"))
+    serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text}"))
 }
 
 /// Asserts the DRF field-error shape with a message for `field`.
 pub fn assert_field_error(body: &Value, field: &str) {
-    let messages = body[field].as_array().unwrap_or_else(|| panic!("no errors for {field} in {body}"));
+    let messages = body[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors for {field} in {body}"));
     assert!(!messages.is_empty(), "empty error list for {field}");
-    assert!(messages.iter().all(Value::is_string), "messages must be strings: {body}");
+    assert!(
+        messages.iter().all(Value::is_string),
+        "messages must be strings: {body}"
+    );
 }

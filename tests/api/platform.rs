@@ -18,12 +18,32 @@ async fn health_and_readiness() {
 async fn choice_data_lists_fields_and_options() {
     let app = spawn_app().await;
     let names = json_body(app.get("/info/choice-data/", None).await).await;
-    for field in ["industry", "employment_type", "user", "employment_category", "experience_level", "work_type"] {
-        assert!(names["field_names"].as_array().expect("list").contains(&json!(field)), "missing {field}");
+    for field in [
+        "industry",
+        "employment_type",
+        "user",
+        "employment_category",
+        "experience_level",
+        "work_type",
+    ] {
+        assert!(
+            names["field_names"]
+                .as_array()
+                .expect("list")
+                .contains(&json!(field)),
+            "missing {field}"
+        );
     }
-    let levels = json_body(app.get("/info/choice-data/?field_name=experience_level", None).await).await;
+    let levels = json_body(
+        app.get("/info/choice-data/?field_name=experience_level", None)
+            .await,
+    )
+    .await;
     assert_eq!(levels["field_name"], "experience_level");
-    assert_eq!(levels["Valid options"], json!(["entry", "mid", "senior", "executive"]));
+    assert_eq!(
+        levels["Valid options"],
+        json!(["entry", "mid", "senior", "executive"])
+    );
     let unknown = app.get("/info/choice-data/?field_name=colour", None).await;
     assert_eq!(unknown.status(), 400);
     assert_field_error(&json_body(unknown).await, "field_name");
@@ -35,19 +55,44 @@ async fn openapi_document_covers_endpoints() {
     let response = app.get("/docs/openapi.json", None).await;
     assert_eq!(response.status(), 200);
     let document = json_body(response).await;
-    assert!(document["openapi"].as_str().expect("version").starts_with("3."));
+    assert!(document["openapi"]
+        .as_str()
+        .expect("version")
+        .starts_with("3."));
     for path in [
-        "/user/signup/", "/user/signin/", "/user/signout/", "/user/forget-password/", "/user/delete/",
-        "/user/retrieve-profile/", "/user/profile-update/", "/user/experience/", "/user/update-experience/",
-        "/user/settings/", "/user/completion/", "/user/analytics/", "/user/search/", "/user/hash/verify/",
-        "/notification-chat/chats/", "/notification-chat/chat/messages/", "/notification-chat/chats/initiate/",
-        "/notification-chat/notifications/", "/info/choice-data/", "/healthz", "/readyz",
+        "/user/signup/",
+        "/user/signin/",
+        "/user/signout/",
+        "/user/forget-password/",
+        "/user/delete/",
+        "/user/retrieve-profile/",
+        "/user/profile-update/",
+        "/user/experience/",
+        "/user/update-experience/",
+        "/user/settings/",
+        "/user/completion/",
+        "/user/analytics/",
+        "/user/search/",
+        "/user/hash/verify/",
+        "/notification-chat/chats/",
+        "/notification-chat/chat/messages/",
+        "/notification-chat/chats/initiate/",
+        "/notification-chat/notifications/",
+        "/info/choice-data/",
+        "/healthz",
+        "/readyz",
     ] {
-        assert!(document["paths"].get(path).is_some(), "OpenAPI lacks {path}");
+        assert!(
+            document["paths"].get(path).is_some(),
+            "OpenAPI lacks {path}"
+        );
     }
     let ui = app.get("/docs/", None).await;
     assert_eq!(ui.status(), 200);
-    assert!(ui.text().await.expect("html").contains("swagger"), "the interactive UI is served");
+    assert!(
+        ui.text().await.expect("html").contains("swagger"),
+        "the interactive UI is served"
+    );
 }
 
 #[actix_rt::test]
@@ -58,16 +103,28 @@ async fn cors_echoes_allowed_origin_with_credentials() {
         .request(reqwest::Method::OPTIONS, app.url("/user/signin/"))
         .header("Origin", "http://localhost:3000")
         .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "authorization, content-type")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type",
+        )
         .send()
         .await
         .expect("preflight");
     assert!(preflight.status().is_success());
     let headers = preflight.headers();
-    assert_eq!(headers["access-control-allow-origin"], "http://localhost:3000");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
     assert_eq!(headers["access-control-allow-credentials"], "true");
-    let allowed = headers["access-control-allow-headers"].to_str().expect("header").to_lowercase();
-    assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .expect("header")
+        .to_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
 
     let foreign = app
         .client
@@ -76,7 +133,13 @@ async fn cors_echoes_allowed_origin_with_credentials() {
         .send()
         .await
         .expect("request");
-    assert!(foreign.headers().get("access-control-allow-origin").is_none(), "unknown origins get no CORS grant");
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "unknown origins get no CORS grant"
+    );
 }
 
 #[actix_rt::test]

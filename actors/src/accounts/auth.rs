@@ -52,10 +52,12 @@ impl Authenticator {
             .await
             .map_err(StoreError::from)?;
         match session {
-            Some(session) if session.revoked_at.is_none() && session.user_id == claims.user_id => Ok(Principal {
-                user_id: session.user_id,
-                session_id: session.refresh_jti,
-            }),
+            Some(session) if session.revoked_at.is_none() && session.user_id == claims.user_id => {
+                Ok(Principal {
+                    user_id: session.user_id,
+                    session_id: session.refresh_jti,
+                })
+            }
             _ => Err(AuthError::Revoked),
         }
     }

@@ -21,7 +21,10 @@ impl Email {
         if value.is_empty() {
             return Err("This field may not be blank.".to_owned());
         }
-        if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) || !value.contains('.') {
+        if value.len() > 254
+            || !email_address::EmailAddress::is_valid(&value)
+            || !value.contains('.')
+        {
             return Err("Enter a valid email address.".to_owned());
         }
         Ok(Self(value))
@@ -44,12 +47,24 @@ mod tests {
 
     #[test]
     fn parse_lowercases_and_trims() {
-        assert_eq!(Email::parse("  Ada.Okafor@Example.COM ").expect("valid").as_str(), "ada.okafor@example.com");
+        assert_eq!(
+            Email::parse("  Ada.Okafor@Example.COM ")
+                .expect("valid")
+                .as_str(),
+            "ada.okafor@example.com"
+        );
     }
 
     #[test]
     fn parse_rejects_non_addresses() {
-        for value in ["", "ada", "ada@", "@example.com", "ada@@example.com", "ada@localhost"] {
+        for value in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@@example.com",
+            "ada@localhost",
+        ] {
             assert!(Email::parse(value).is_err(), "{value} should be rejected");
         }
     }

@@ -35,7 +35,13 @@ pub struct AccountsActor {
 }
 
 impl AccountsActor {
-    pub fn new(store: Store, keys: TokenKeys, mailer: Mailer, config: AuthConfig, sockets: Recipient<CloseSockets>) -> Self {
+    pub fn new(
+        store: Store,
+        keys: TokenKeys,
+        mailer: Mailer,
+        config: AuthConfig,
+        sockets: Recipient<CloseSockets>,
+    ) -> Self {
         Self {
             service: Arc::new(AccountsService::new(store, keys, mailer, config, sockets)),
         }
@@ -202,7 +208,10 @@ pub struct DeleteAccount {
 pub async fn promote_admin(store: &Store, email: &Email) -> Result<UserId, AccountsError> {
     let updated = store
         .collection::<bson::Document>(crate::store::USERS)
-        .find_one_and_update(bson::doc! { "email": email.as_str() }, bson::doc! { "$set": { "is_admin": true } })
+        .find_one_and_update(
+            bson::doc! { "email": email.as_str() },
+            bson::doc! { "$set": { "is_admin": true } },
+        )
         .await
         .map_err(StoreError::from)?
         .ok_or(AccountsError::NotFound("No account has this email."))?;

@@ -74,9 +74,21 @@ mod tests {
         let hasher = CodeHasher::new(SecretString::from("k"));
         let issued = hasher.issue("signup", "ada@example.com");
         assert_eq!(issued.code.len(), 6);
-        assert_eq!(hasher.digest("signup", "ada@example.com", &issued.code), issued.code_digest);
-        assert_ne!(hasher.digest("signup", "eve@example.com", &issued.code), issued.code_digest);
-        assert_ne!(hasher.digest("reset", "ada@example.com", &issued.code), issued.code_digest);
-        assert_eq!(hasher.link_digest("signup", &issued.link_token), issued.link_digest);
+        assert_eq!(
+            hasher.digest("signup", "ada@example.com", &issued.code),
+            issued.code_digest
+        );
+        assert_ne!(
+            hasher.digest("signup", "eve@example.com", &issued.code),
+            issued.code_digest
+        );
+        assert_ne!(
+            hasher.digest("reset", "ada@example.com", &issued.code),
+            issued.code_digest
+        );
+        assert_eq!(
+            hasher.link_digest("signup", &issued.link_token),
+            issued.link_digest
+        );
     }
 }

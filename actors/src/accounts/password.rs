@@ -7,35 +7,65 @@ const MIN_CHARS: usize = 8;
 /// bcrypt reads at most 72 bytes; a longer password would be silently truncated.
 const MAX_BYTES: usize = 72;
 const COMMON: &[&str] = &[
-    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwerty123",
-    "qwertyuiop", "iloveyou1", "abc12345", "letmein1", "welcome1", "admin123", "careernexus1",
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwerty123",
+    "qwertyuiop",
+    "iloveyou1",
+    "abc12345",
+    "letmein1",
+    "welcome1",
+    "admin123",
+    "careernexus1",
 ];
 
 /// Checks the two password fields of a sign-up or reset form. `email` is used to reject
 /// passwords built from the address.
-pub fn check_new_password(password1: &str, password2: &str, email: &str) -> Result<(), FieldErrors> {
+pub fn check_new_password(
+    password1: &str,
+    password2: &str,
+    email: &str,
+) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::new();
     if password1 != password2 {
         errors.add("password2", "The two password fields didn't match.");
         return Err(errors);
     }
     if password1.chars().count() < MIN_CHARS {
-        errors.add("password1", format!("This password is too short. It must contain at least {MIN_CHARS} characters."));
+        errors.add(
+            "password1",
+            format!("This password is too short. It must contain at least {MIN_CHARS} characters."),
+        );
     }
     if password1.len() > MAX_BYTES {
-        errors.add("password1", format!("This password is too long. It must be at most {MAX_BYTES} bytes."));
+        errors.add(
+            "password1",
+            format!("This password is too long. It must be at most {MAX_BYTES} bytes."),
+        );
     }
     if password1.chars().all(|c| c.is_ascii_digit()) {
         errors.add("password1", "This password is entirely numeric.");
-    } else if !password1.chars().any(char::is_alphabetic) || !password1.chars().any(|c| c.is_ascii_digit()) {
-        errors.add("password1", "This password must contain at least one letter and one digit.");
+    } else if !password1.chars().any(char::is_alphabetic)
+        || !password1.chars().any(|c| c.is_ascii_digit())
+    {
+        errors.add(
+            "password1",
+            "This password must contain at least one letter and one digit.",
+        );
     }
     if COMMON.contains(&password1.to_lowercase().as_str()) {
         errors.add("password1", "This password is too common.");
     }
     let local_part = email.split('@').next().unwrap_or_default().to_lowercase();
     if local_part.len() >= 4 && password1.to_lowercase().contains(&local_part) {
-        errors.add("password1", "The password is too similar to the email address.");
+        errors.add(
+            "password1",
+            "The password is too similar to the email address.",
+        );
     }
     errors.into_result()
 }
@@ -64,8 +94,10 @@ pub async fn hash(password: String, cost: u32) -> Result<String, HashError> {
 /// # Errors
 /// A [`HashError`] when the task panics.
 pub async fn verify(password: String, stored_hash: String) -> Result<bool, HashError> {
-    let matches =
-        tokio::task::spawn_blocking(move || bcrypt::verify(password, &stored_hash).unwrap_or(false)).await?;
+    let matches = tokio::task::spawn_blocking(move || {
+        bcrypt::verify(password, &stored_hash).unwrap_or(false)
+    })
+    .await?;
     Ok(matches)
 }
 
@@ -100,15 +132,20 @@ mod tests {
 
     #[test]
     fn check_rejects_mismatch_on_password2() {
-        let errors = check_new_password("Harbor#2026x", "Harbor#2026y", "a@b.co").expect_err("mismatch");
+        let errors =
+            check_new_password("Harbor#2026x", "Harbor#2026y", "a@b.co").expect_err("mismatch");
         assert!(errors.contains("password2"));
     }
 
     #[tokio::test]
     async fn hash_then_verify_round_trips() {
         let hashed = hash("Harbor#2026x".into(), 4).await.expect("hash");
-        assert!(verify("Harbor#2026x".into(), hashed.clone()).await.expect("verify"));
+        assert!(verify("Harbor#2026x".into(), hashed.clone())
+            .await
+            .expect("verify"));
         assert!(!verify("wrong".into(), hashed).await.expect("verify"));
-        assert!(!verify("x".into(), "not-a-hash".into()).await.expect("verify"));
+        assert!(!verify("x".into(), "not-a-hash".into())
+            .await
+            .expect("verify"));
     }
 }

@@ -37,7 +37,13 @@ pub struct AccountsService {
 }
 
 impl AccountsService {
-    pub fn new(store: Store, keys: TokenKeys, mailer: Mailer, config: AuthConfig, sockets: Recipient<CloseSockets>) -> Self {
+    pub fn new(
+        store: Store,
+        keys: TokenKeys,
+        mailer: Mailer,
+        config: AuthConfig,
+        sockets: Recipient<CloseSockets>,
+    ) -> Self {
         let codes = CodeHasher::new(SecretString::from(format!(
             "otp:{}",
             secrecy::ExposeSecret::expose_secret(&config.jwt_secret)
@@ -54,12 +60,20 @@ impl AccountsService {
     }
 
     pub async fn start_sign_up(&self, request: StartSignUp) -> Result<CodeSent, AccountsError> {
-        password::check_new_password(&request.password1, &request.password2, request.email.as_str())?;
+        password::check_new_password(
+            &request.password1,
+            &request.password2,
+            request.email.as_str(),
+        )?;
         if self.user_by_email(&request.email).await?.is_some() {
             return Err(AccountsError::EmailTaken);
         }
         let pending = self.store.collection::<PendingSignupDoc>(PENDING_SIGNUPS);
-        if let Some(existing) = pending.find_one(doc! { "_id": request.email.as_str() }).await.map_err(StoreError::from)? {
+        if let Some(existing) = pending
+            .find_one(doc! { "_id": request.email.as_str() })
+            .await
+            .map_err(StoreError::from)?
+        {
             self.check_resend_interval(&existing.code)?;
         }
 
@@ -77,28 +91,60 @@ impl AccountsService {
             .await
             .map_err(StoreError::from)?;
 
-        let mail = self.code_mail(&request.email, &issued, "Verify your Career Nexus email", "finish creating your account");
+        let mail = self.code_mail(
+            &request.email,
+            &issued,
+            "Verify your Career Nexus email",
+            "finish creating your account",
+        );
         if let Err(error) = self.mailer.send(mail).await {
             // Forget the code nobody received, so that an immediate retry is not refused
             // by the resend interval.
-            pending.delete_one(doc! { "_id": request.email.as_str() }).await.map_err(StoreError::from)?;
+            pending
+                .delete_one(doc! { "_id": request.email.as_str() })
+                .await
+                .map_err(StoreError::from)?;
             return Err(error.into());
         }
-        log::info!("sign-up code mailed kind={}", if request.industry.is_some() { "mentor" } else { "learner" });
-        Ok(CodeSent { email: request.email })
+        log::info!(
+            "sign-up code mailed kind={}",
+            if request.industry.is_some() {
+                "mentor"
+            } else {
+                "learner"
+            }
+        );
+        Ok(CodeSent {
+            email: request.email,
+        })
     }
 
-    pub async fn complete_sign_up(&self, request: CompleteSignUp) -> Result<SignedIn, AccountsError> {
+    pub async fn complete_sign_up(
+        &self,
+        request: CompleteSignUp,
+    ) -> Result<SignedIn, AccountsError> {
         let pending = self.store.collection::<PendingSignupDoc>(PENDING_SIGNUPS);
-        let Some(signup) = pending.find_one(doc! { "_id": request.email.as_str() }).await.map_err(StoreError::from)? else {
+        let Some(signup) = pending
+            .find_one(doc! { "_id": request.email.as_str() })
+            .await
+            .map_err(StoreError::from)?
+        else {
             return Err(FieldErrors::single(
                 "email",
                 "No sign-up is waiting for a code at this address. Send the form without otp first.",
             )
             .into());
         };
-        let digest = self.codes.digest(SIGNUP, request.email.as_str(), &request.otp);
-        self.check_code(PENDING_SIGNUPS, request.email.as_str(), &signup.code, &digest).await?;
+        let digest = self
+            .codes
+            .digest(SIGNUP, request.email.as_str(), &request.otp);
+        self.check_code(
+            PENDING_SIGNUPS,
+            request.email.as_str(),
+            &signup.code,
+            &digest,
+        )
+        .await?;
         if let Some(password1) = request.password1 {
             if !password::verify(password1, signup.password_hash.clone()).await? {
                 return Err(FieldErrors::single(
@@ -115,19 +161,33 @@ impl AccountsService {
             .await
             .map_err(StoreError::from)?;
         if consumed.deleted_count == 0 {
-            return Err(FieldErrors::single("otp", "This code has already been used. Request a new one.").into());
+            return Err(FieldErrors::single(
+                "otp",
+                "This code has already been used. Request a new one.",
+            )
+            .into());
         }
         self.create_user(signup).await
     }
 
-    pub async fn verify_sign_up_link(&self, request: VerifySignUpLink) -> Result<SignedIn, AccountsError> {
+    pub async fn verify_sign_up_link(
+        &self,
+        request: VerifySignUpLink,
+    ) -> Result<SignedIn, AccountsError> {
         let digest = self.codes.link_digest(SIGNUP, &request.hash);
         let pending = self.store.collection::<PendingSignupDoc>(PENDING_SIGNUPS);
         let signup = pending
-            .find_one_and_delete(doc! { "link_digest": &digest, "expires_at": { "$gt": bson::DateTime::now() } })
+            .find_one_and_delete(
+                doc! { "link_digest": &digest, "expires_at": { "$gt": bson::DateTime::now() } },
+            )
             .await
             .map_err(StoreError::from)?
-            .ok_or_else(|| FieldErrors::single("hash", "This link is invalid or has expired. Sign up again to get a new one."))?;
+            .ok_or_else(|| {
+                FieldErrors::single(
+                    "hash",
+                    "This link is invalid or has expired. Sign up again to get a new one.",
+                )
+            })?;
         self.create_user(signup).await
     }
 
@@ -139,7 +199,9 @@ impl AccountsService {
         let Some(user) = user else {
             let dummy = self
                 .dummy_hash
-                .get_or_try_init(|| password::hash(uuid::Uuid::new_v4().to_string(), self.config.bcrypt_cost))
+                .get_or_try_init(|| {
+                    password::hash(uuid::Uuid::new_v4().to_string(), self.config.bcrypt_cost)
+                })
                 .await?;
             password::verify(request.password, dummy.clone()).await?;
             return Err(AccountsError::InvalidCredentials);
@@ -152,17 +214,22 @@ impl AccountsService {
     }
 
     pub async fn sign_out(&self, request: SignOut) -> Result<(), AccountsError> {
-        let claims = self.keys.verify(&request.refresh, TokenType::Refresh).map_err(|error| {
-            FieldErrors::single(
-                "refresh",
-                match error {
-                    TokenError::Invalid => "Token is invalid or expired.",
-                    TokenError::WrongType(_) => "This is not a refresh token.",
-                },
-            )
-        })?;
+        let claims = self
+            .keys
+            .verify(&request.refresh, TokenType::Refresh)
+            .map_err(|error| {
+                FieldErrors::single(
+                    "refresh",
+                    match error {
+                        TokenError::Invalid => "Token is invalid or expired.",
+                        TokenError::WrongType(_) => "This is not a refresh token.",
+                    },
+                )
+            })?;
         if claims.user_id != request.principal.user_id {
-            return Err(AccountsError::Forbidden("This refresh token belongs to another account."));
+            return Err(AccountsError::Forbidden(
+                "This refresh token belongs to another account.",
+            ));
         }
         let revoked = self
             .store
@@ -181,13 +248,22 @@ impl AccountsService {
         Ok(())
     }
 
-    pub async fn request_password_reset(&self, request: RequestPasswordReset) -> Result<CodeSent, AccountsError> {
+    pub async fn request_password_reset(
+        &self,
+        request: RequestPasswordReset,
+    ) -> Result<CodeSent, AccountsError> {
         let Some(user) = self.user_by_email(&request.email).await? else {
             log::debug!("password reset requested for an address without account");
-            return Ok(CodeSent { email: request.email });
+            return Ok(CodeSent {
+                email: request.email,
+            });
         };
         let resets = self.store.collection::<PasswordResetDoc>(PASSWORD_RESETS);
-        if let Some(existing) = resets.find_one(doc! { "_id": request.email.as_str() }).await.map_err(StoreError::from)? {
+        if let Some(existing) = resets
+            .find_one(doc! { "_id": request.email.as_str() })
+            .await
+            .map_err(StoreError::from)?
+        {
             self.check_resend_interval(&existing.code)?;
         }
         let issued = self.codes.issue(RESET, request.email.as_str());
@@ -202,24 +278,42 @@ impl AccountsService {
             .with_options(ReplaceOptions::builder().upsert(true).build())
             .await
             .map_err(StoreError::from)?;
-        let mail = self.code_mail(&request.email, &issued, "Reset your Career Nexus password", "choose a new password");
+        let mail = self.code_mail(
+            &request.email,
+            &issued,
+            "Reset your Career Nexus password",
+            "choose a new password",
+        );
         if let Err(error) = self.mailer.send(mail).await {
-            resets.delete_one(doc! { "_id": request.email.as_str() }).await.map_err(StoreError::from)?;
+            resets
+                .delete_one(doc! { "_id": request.email.as_str() })
+                .await
+                .map_err(StoreError::from)?;
             return Err(error.into());
         }
         log::info!("password reset code mailed user_id={}", user.id);
-        Ok(CodeSent { email: request.email })
+        Ok(CodeSent {
+            email: request.email,
+        })
     }
 
-    pub async fn verify_password_reset(&self, request: VerifyPasswordReset) -> Result<CodeSent, AccountsError> {
+    pub async fn verify_password_reset(
+        &self,
+        request: VerifyPasswordReset,
+    ) -> Result<CodeSent, AccountsError> {
         let resets = self.store.collection::<PasswordResetDoc>(PASSWORD_RESETS);
         let (filter, field) = match &request.proof {
             ResetProof::Code { email, otp } => {
-                let Some(reset) = resets.find_one(doc! { "_id": email.as_str() }).await.map_err(StoreError::from)? else {
+                let Some(reset) = resets
+                    .find_one(doc! { "_id": email.as_str() })
+                    .await
+                    .map_err(StoreError::from)?
+                else {
                     return Err(FieldErrors::single("otp", "No password reset is waiting for a code at this address. Send the email alone first.").into());
                 };
                 let digest = self.codes.digest(RESET, email.as_str(), otp);
-                self.check_code(PASSWORD_RESETS, email.as_str(), &reset.code, &digest).await?;
+                self.check_code(PASSWORD_RESETS, email.as_str(), &reset.code, &digest)
+                    .await?;
                 (doc! { "_id": email.as_str(), "code_digest": digest }, "otp")
             }
             ResetProof::Link { hash } => (
@@ -240,15 +334,22 @@ impl AccountsService {
             )
             .await
             .map_err(StoreError::from)?
-            .ok_or_else(|| FieldErrors::single(field, "This code is invalid, expired or already used."))?;
+            .ok_or_else(|| {
+                FieldErrors::single(field, "This code is invalid, expired or already used.")
+            })?;
         log::info!("password reset verified user_id={}", verified.user_id);
         Ok(CodeSent {
-            email: Email::parse(&verified.email).map_err(|_| StoreError::Inconsistent("stored reset address is invalid"))?,
+            email: Email::parse(&verified.email)
+                .map_err(|_| StoreError::Inconsistent("stored reset address is invalid"))?,
         })
     }
 
     pub async fn reset_password(&self, request: ResetPassword) -> Result<CodeSent, AccountsError> {
-        password::check_new_password(&request.password1, &request.password2, request.email.as_str())?;
+        password::check_new_password(
+            &request.password1,
+            &request.password2,
+            request.email.as_str(),
+        )?;
         let not_eligible = || {
             FieldErrors::single(
                 "email",
@@ -272,12 +373,17 @@ impl AccountsService {
         }
         self.store
             .collection::<UserDoc>(USERS)
-            .update_one(doc! { "_id": eligible.user_id }, doc! { "$set": { "password_hash": password_hash } })
+            .update_one(
+                doc! { "_id": eligible.user_id },
+                doc! { "$set": { "password_hash": password_hash } },
+            )
             .await
             .map_err(StoreError::from)?;
         self.revoke_all_sessions(eligible.user_id).await?;
         log::info!("password changed by reset user_id={}", eligible.user_id);
-        Ok(CodeSent { email: request.email })
+        Ok(CodeSent {
+            email: request.email,
+        })
     }
 
     pub async fn delete_account(&self, request: DeleteAccount) -> Result<(), AccountsError> {
@@ -286,7 +392,9 @@ impl AccountsService {
             .ok_or(AccountsError::NotFound("Your account no longer exists."))?;
         let is_own = caller.email == request.email.as_str();
         if !is_own && !caller.is_admin {
-            return Err(AccountsError::Forbidden("You can only delete your own account."));
+            return Err(AccountsError::Forbidden(
+                "You can only delete your own account.",
+            ));
         }
         let target = if is_own {
             caller
@@ -296,7 +404,11 @@ impl AccountsService {
                 .ok_or(AccountsError::NotFound("No account has this email."))?
         };
         self.remove_user(&target).await?;
-        log::info!("account deleted user_id={} by_user_id={}", target.id, request.principal.user_id);
+        log::info!(
+            "account deleted user_id={} by_user_id={}",
+            target.id,
+            request.principal.user_id
+        );
         Ok(())
     }
 
@@ -310,7 +422,11 @@ impl AccountsService {
 
     async fn create_user(&self, signup: PendingSignupDoc) -> Result<SignedIn, AccountsError> {
         let id = UserId(self.store.ids().next(Sequence::Users).await?);
-        let user_type = if signup.industry.is_some() { UserType::Mentor } else { UserType::Learner };
+        let user_type = if signup.industry.is_some() {
+            UserType::Mentor
+        } else {
+            UserType::Learner
+        };
         let user = UserDoc {
             id,
             email: signup.email,
@@ -328,14 +444,27 @@ impl AccountsService {
             created_at: Utc::now(),
             last_seen: None,
         };
-        match self.store.collection::<UserDoc>(USERS).insert_one(&user).await {
+        match self
+            .store
+            .collection::<UserDoc>(USERS)
+            .insert_one(&user)
+            .await
+        {
             Ok(_) => {}
             Err(error) => {
                 let error = StoreError::from(error);
-                return Err(if error.is_duplicate_key() { AccountsError::EmailTaken } else { error.into() });
+                return Err(if error.is_duplicate_key() {
+                    AccountsError::EmailTaken
+                } else {
+                    error.into()
+                });
             }
         }
-        log::info!("account created user_id={} user_type={}", id, user_type.as_str());
+        log::info!(
+            "account created user_id={} user_type={}",
+            id,
+            user_type.as_str()
+        );
         self.open_session(&user).await
     }
 
@@ -346,7 +475,8 @@ impl AccountsService {
             access_jti: pair.access_jti.clone(),
             user_id: user.id,
             created_at: Utc::now(),
-            expires_at: chrono::DateTime::from_timestamp(pair.refresh_expires_at, 0).unwrap_or_else(Utc::now),
+            expires_at: chrono::DateTime::from_timestamp(pair.refresh_expires_at, 0)
+                .unwrap_or_else(Utc::now),
             revoked_at: None,
         };
         self.store
@@ -413,7 +543,13 @@ impl AccountsService {
     }
 
     async fn close_sockets(&self, target: SocketTarget) {
-        if let Err(error) = self.sockets.send(CloseSockets { target: target.clone() }).await {
+        if let Err(error) = self
+            .sockets
+            .send(CloseSockets {
+                target: target.clone(),
+            })
+            .await
+        {
             log::error!("could not close revoked sockets target={target:?}: {error}");
         }
     }
@@ -433,7 +569,9 @@ impl AccountsService {
         let next_allowed = code.sent_at + seconds(self.config.otp_resend_interval_secs);
         let now = Utc::now();
         if now < next_allowed {
-            let wait_secs = u64::try_from((next_allowed - now).num_seconds()).unwrap_or(0).max(1);
+            let wait_secs = u64::try_from((next_allowed - now).num_seconds())
+                .unwrap_or(0)
+                .max(1);
             return Err(AccountsError::ResendTooSoon { wait_secs });
         }
         Ok(())
@@ -441,17 +579,34 @@ impl AccountsService {
 
     /// Compares a typed code with the stored one, counting wrong attempts. A locked or
     /// expired code is refused before comparing.
-    async fn check_code(&self, collection: &str, email: &str, code: &CodeState, digest: &str) -> Result<(), AccountsError> {
+    async fn check_code(
+        &self,
+        collection: &str,
+        email: &str,
+        code: &CodeState,
+        digest: &str,
+    ) -> Result<(), AccountsError> {
         if code.failed_attempts >= self.config.otp_max_attempts {
-            return Err(FieldErrors::single("otp", "Too many wrong codes. Request a new code by sending the email without otp.").into());
+            return Err(FieldErrors::single(
+                "otp",
+                "Too many wrong codes. Request a new code by sending the email without otp.",
+            )
+            .into());
         }
         if code.expires_at <= Utc::now() {
-            return Err(FieldErrors::single("otp", "This code has expired. Request a new one by sending the email without otp.").into());
+            return Err(FieldErrors::single(
+                "otp",
+                "This code has expired. Request a new one by sending the email without otp.",
+            )
+            .into());
         }
         if code.code_digest != digest {
             self.store
                 .collection::<bson::Document>(collection)
-                .update_one(doc! { "_id": email }, doc! { "$inc": { "failed_attempts": 1 } })
+                .update_one(
+                    doc! { "_id": email },
+                    doc! { "$inc": { "failed_attempts": 1 } },
+                )
                 .await
                 .map_err(StoreError::from)?;
             log::info!("wrong code entered collection={collection}");

@@ -59,7 +59,11 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
-    pub fn new(secret: &SecretString, access_lifetime_secs: u64, refresh_lifetime_secs: u64) -> Self {
+    pub fn new(
+        secret: &SecretString,
+        access_lifetime_secs: u64,
+        refresh_lifetime_secs: u64,
+    ) -> Self {
         let secret = secret.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
@@ -79,8 +83,20 @@ impl TokenKeys {
         let access_jti = new_jti();
         let refresh_jti = new_jti();
         let refresh_expires_at = now + self.refresh_lifetime_secs;
-        let access = self.sign(TokenType::Access, now, now + self.access_lifetime_secs, &access_jti, user_id);
-        let refresh = self.sign(TokenType::Refresh, now, refresh_expires_at, &refresh_jti, user_id);
+        let access = self.sign(
+            TokenType::Access,
+            now,
+            now + self.access_lifetime_secs,
+            &access_jti,
+            user_id,
+        );
+        let refresh = self.sign(
+            TokenType::Refresh,
+            now,
+            refresh_expires_at,
+            &refresh_jti,
+            user_id,
+        );
         TokenPair {
             access,
             refresh,
@@ -90,7 +106,14 @@ impl TokenKeys {
         }
     }
 
-    fn sign(&self, token_type: TokenType, iat: i64, exp: i64, jti: &str, user_id: UserId) -> String {
+    fn sign(
+        &self,
+        token_type: TokenType,
+        iat: i64,
+        exp: i64,
+        jti: &str,
+        user_id: UserId,
+    ) -> String {
         let claims = Claims {
             token_type,
             exp,
@@ -135,11 +158,15 @@ mod tests {
     fn issued_tokens_verify_with_their_type() {
         let keys = keys(60);
         let pair = keys.issue(UserId(7));
-        let access = keys.verify(&pair.access, TokenType::Access).expect("valid access token");
+        let access = keys
+            .verify(&pair.access, TokenType::Access)
+            .expect("valid access token");
         assert_eq!(access.user_id, UserId(7));
         assert_eq!(access.jti, pair.access_jti);
         assert_eq!(access.jti.len(), 32);
-        let refresh = keys.verify(&pair.refresh, TokenType::Refresh).expect("valid refresh token");
+        let refresh = keys
+            .verify(&pair.refresh, TokenType::Refresh)
+            .expect("valid refresh token");
         assert_eq!(refresh.jti, pair.refresh_jti);
     }
 
@@ -157,8 +184,14 @@ mod tests {
     fn verify_rejects_other_key_and_garbage() {
         let pair = keys(60).issue(UserId(1));
         let other = TokenKeys::new(&SecretString::from("another-secret"), 60, 60);
-        assert_eq!(other.verify(&pair.access, TokenType::Access).unwrap_err(), TokenError::Invalid);
-        assert_eq!(keys(60).verify("not.a.jwt", TokenType::Access).unwrap_err(), TokenError::Invalid);
+        assert_eq!(
+            other.verify(&pair.access, TokenType::Access).unwrap_err(),
+            TokenError::Invalid
+        );
+        assert_eq!(
+            keys(60).verify("not.a.jwt", TokenType::Access).unwrap_err(),
+            TokenError::Invalid
+        );
     }
 
     #[test]
@@ -166,7 +199,10 @@ mod tests {
         let keys = keys(0);
         let pair = keys.issue(UserId(1));
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        assert_eq!(keys.verify(&pair.access, TokenType::Access).unwrap_err(), TokenError::Invalid);
+        assert_eq!(
+            keys.verify(&pair.access, TokenType::Access).unwrap_err(),
+            TokenError::Invalid
+        );
     }
 
     #[test]

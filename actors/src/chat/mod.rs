@@ -36,7 +36,13 @@ impl ChatActor {
         partners_added: Recipient<ChatPartnersAdded>,
     ) -> Self {
         Self {
-            service: Arc::new(ChatService::new(store, defaults, config, presence, partners_added)),
+            service: Arc::new(ChatService::new(
+                store,
+                defaults,
+                config,
+                presence,
+                partners_added,
+            )),
         }
     }
 }

@@ -56,7 +56,10 @@ impl ChatService {
         self.room_views(request.user, chats).await
     }
 
-    pub async fn chat_history(&self, request: GetChatHistory) -> Result<Vec<MessageView>, ChatError> {
+    pub async fn chat_history(
+        &self,
+        request: GetChatHistory,
+    ) -> Result<Vec<MessageView>, ChatError> {
         let chat = self.member_chat(request.chat_id, request.user).await?;
         let limit = request
             .limit
@@ -110,9 +113,9 @@ impl ChatService {
     pub async fn initiate_chat(&self, request: InitiateChat) -> Result<ChatRoomView, ChatError> {
         let chat = self.room_for(request.user, request.other).await?;
         let mut views = self.room_views(request.user, vec![chat]).await?;
-        views
-            .pop()
-            .ok_or(ChatError::Store(StoreError::Inconsistent("room view missing")))
+        views.pop().ok_or(ChatError::Store(StoreError::Inconsistent(
+            "room view missing",
+        )))
     }
 
     pub async fn open_chat(&self, request: OpenChat) -> Result<OpenedChat, ChatError> {
@@ -172,7 +175,9 @@ impl ChatService {
         let frames = messages
             .iter()
             .map(|message| {
-                let email = users.get(&message.sender).map_or("", |user| user.email.as_str());
+                let email = users
+                    .get(&message.sender)
+                    .map_or("", |user| user.email.as_str());
                 let timestamp = format_timestamp(message.created_at);
                 encode(&ServerFrame::ChatMessage {
                     user_id: message.sender,
@@ -205,7 +210,11 @@ impl ChatService {
         }
         let chats = self.store.collection::<ChatDoc>(CHATS);
         let pair = ChatDoc::pair_key(user, other);
-        if let Some(chat) = chats.find_one(doc! { "pair": &pair }).await.map_err(StoreError::from)? {
+        if let Some(chat) = chats
+            .find_one(doc! { "pair": &pair })
+            .await
+            .map_err(StoreError::from)?
+        {
             return Ok(chat);
         }
         let now = Utc::now();
@@ -222,13 +231,21 @@ impl ChatService {
         };
         match chats.insert_one(&chat).await {
             Ok(_) => {
-                log::info!("chat room created chat_id={} user_a={} user_b={}", chat.id, chat.user_a, chat.user_b);
+                log::info!(
+                    "chat room created chat_id={} user_a={} user_b={}",
+                    chat.id,
+                    chat.user_a,
+                    chat.user_b
+                );
                 let added = ChatPartnersAdded {
                     user_a: chat.user_a,
                     user_b: chat.user_b,
                 };
                 if let Err(error) = self.partners_added.try_send(added) {
-                    log::warn!("presence not told about new chat chat_id={}: {error}", chat.id);
+                    log::warn!(
+                        "presence not told about new chat chat_id={}: {error}",
+                        chat.id
+                    );
                 }
                 Ok(chat)
             }
@@ -242,7 +259,9 @@ impl ChatService {
                     .find_one(doc! { "pair": &pair })
                     .await
                     .map_err(StoreError::from)?
-                    .ok_or(ChatError::Store(StoreError::Inconsistent("chat vanished after duplicate key")))
+                    .ok_or(ChatError::Store(StoreError::Inconsistent(
+                        "chat vanished after duplicate key",
+                    )))
             }
         }
     }
@@ -260,7 +279,11 @@ impl ChatService {
 
     /// Builds the list entries of `chats` for `user` with four batched queries: the
     /// other participants, their presence, the last messages and the unread counts.
-    async fn room_views(&self, user: UserId, chats: Vec<ChatDoc>) -> Result<Vec<ChatRoomView>, ChatError> {
+    async fn room_views(
+        &self,
+        user: UserId,
+        chats: Vec<ChatDoc>,
+    ) -> Result<Vec<ChatRoomView>, ChatError> {
         if chats.is_empty() {
             return Ok(Vec::new());
         }
@@ -307,11 +330,13 @@ impl ChatService {
                         last_seen,
                     },
                     chat_id: chat.id,
-                    last_message: last_messages.get(&chat.last_message_id).map(|message| LastMessageView {
-                        message_id: message.id,
-                        user_id: message.sender,
-                        message: message.text.clone(),
-                        timestamp: format_timestamp(message.created_at),
+                    last_message: last_messages.get(&chat.last_message_id).map(|message| {
+                        LastMessageView {
+                            message_id: message.id,
+                            user_id: message.sender,
+                            message: message.text.clone(),
+                            timestamp: format_timestamp(message.created_at),
+                        }
                     }),
                     unread_count: unread.get(&chat.id).copied().unwrap_or(0),
                 }
@@ -322,7 +347,13 @@ impl ChatService {
     /// Presence of `users`; empty when the presence actor does not answer, because a
     /// room list without presence beats a failed request.
     async fn presence_of(&self, users: &[UserId]) -> HashMap<UserId, PresenceView> {
-        match self.presence.send(GetPresence { user_ids: users.to_vec() }).await {
+        match self
+            .presence
+            .send(GetPresence {
+                user_ids: users.to_vec(),
+            })
+            .await
+        {
             Ok(Ok(views)) => views.into_iter().map(|view| (view.user_id, view)).collect(),
             Ok(Err(error)) => {
                 log::error!("presence lookup failed: {error}");
@@ -337,7 +368,11 @@ impl ChatService {
 
     /// Unread messages per room: those from the other participant above the reader's
     /// marker, counted in one aggregation.
-    async fn unread_counts(&self, user: UserId, chats: &[ChatDoc]) -> Result<HashMap<ChatId, u64>, ChatError> {
+    async fn unread_counts(
+        &self,
+        user: UserId,
+        chats: &[ChatDoc],
+    ) -> Result<HashMap<ChatId, u64>, ChatError> {
         let branches: Vec<bson::Document> = chats
             .iter()
             .filter(|chat| chat.last_message_id > chat.read_by(user))
@@ -371,7 +406,9 @@ impl ChatService {
 }
 
 fn read_int(row: &bson::Document, key: &str) -> Option<i64> {
-    row.get_i64(key).or_else(|_| row.get_i32(key).map(i64::from)).ok()
+    row.get_i64(key)
+        .or_else(|_| row.get_i32(key).map(i64::from))
+        .ok()
 }
 
 /// The users `user` shares a chat room with.

@@ -83,11 +83,13 @@ impl ChatWriter {
         let store = self.store.clone();
         let registry = self.registry.clone();
         let work = store_batch(store, registry, batch);
-        ctx.spawn(actix::fut::wrap_future(work).map(|(), writer: &mut Self, ctx| {
-            writer.flushing = false;
-            // Messages that arrived meanwhile have waited a whole round trip already.
-            writer.flush(ctx);
-        }));
+        ctx.spawn(
+            actix::fut::wrap_future(work).map(|(), writer: &mut Self, ctx| {
+                writer.flushing = false;
+                // Messages that arrived meanwhile have waited a whole round trip already.
+                writer.flush(ctx);
+            }),
+        );
     }
 
     /// Flushes at once when a full batch waits, else after the flush interval.
@@ -117,7 +119,10 @@ impl Handler<PostChatMessage> for ChatWriter {
 
     fn handle(&mut self, message: PostChatMessage, ctx: &mut Self::Context) -> Self::Result {
         if self.queue.len() >= self.max_pending {
-            log::warn!("chat writer queue full, message refused chat_id={}", message.chat_id);
+            log::warn!(
+                "chat writer queue full, message refused chat_id={}",
+                message.chat_id
+            );
             return Box::pin(async { Err(ChatError::Busy) });
         }
         let (reply, stored) = oneshot::channel();
@@ -136,7 +141,10 @@ async fn store_batch(store: Store, registry: Addr<ChatRegistry>, batch: Vec<Pend
         let id = match store.ids().next(Sequence::Messages).await {
             Ok(id) => MessageId(id),
             Err(error) => {
-                log::error!("could not allocate chat message ids count={}: {error}", batch.len());
+                log::error!(
+                    "could not allocate chat message ids count={}: {error}",
+                    batch.len()
+                );
                 return fail_all(batch);
             }
         };
@@ -150,7 +158,10 @@ async fn store_batch(store: Store, registry: Addr<ChatRegistry>, batch: Vec<Pend
     }
 
     if let Err(error) = insert_and_mark(&store, &documents).await {
-        log::error!("could not store chat batch count={}: {error}", documents.len());
+        log::error!(
+            "could not store chat batch count={}: {error}",
+            documents.len()
+        );
         // Remove whatever part of the batch was stored, so that a message reported as
         // failed never shows up in history or sync.
         let ids: Vec<i64> = documents.iter().map(|document| document.id.0).collect();

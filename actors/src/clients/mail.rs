@@ -48,7 +48,10 @@ impl Mailer {
     /// [`MailError::Address`] for an invalid sender, [`MailError::Smtp`] when TLS
     /// parameters cannot be built.
     pub fn new(config: &MailConfig) -> Result<Self, MailError> {
-        let from: Mailbox = config.from.parse().map_err(|_| MailError::Address(config.from.clone()))?;
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|_| MailError::Address(config.from.clone()))?;
         let transport = match config.transport {
             MailTransportKind::Log => Transport::Log,
             MailTransportKind::Smtp => Transport::Smtp(smtp_transport(config)?),
@@ -64,7 +67,10 @@ impl Mailer {
     /// # Errors
     /// A [`MailError`] when the address is invalid or the SMTP server refuses the mail.
     pub async fn send(&self, mail: Mail) -> Result<(), MailError> {
-        let to: Mailbox = mail.to.parse().map_err(|_| MailError::Address(mail.to.clone()))?;
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|_| MailError::Address(mail.to.clone()))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)

@@ -57,19 +57,32 @@ impl MediaStore {
     /// # Errors
     /// [`MediaError::S3`] when the store cannot be reached or refuses.
     pub async fn ensure_bucket(&self) -> Result<(), MediaError> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
-        match self.client.create_bucket().bucket(&self.bucket).send().await {
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
             Ok(_) => {
                 log::info!("created media bucket bucket={}", self.bucket);
                 Ok(())
             }
             // Another server created it between the two requests.
             Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) =>
+                if error.as_service_error().is_some_and(|e| {
+                    e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+                }) =>
             {
                 Ok(())
             }
@@ -86,7 +99,12 @@ impl MediaStore {
     /// # Errors
     /// [`MediaError::Read`] when the file cannot be read, [`MediaError::S3`] when the upload
     /// fails.
-    pub async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<String, MediaError> {
+    pub async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<String, MediaError> {
         let body = ByteStream::from_path(path)
             .await
             .map_err(|e| MediaError::Read(e.to_string()))?;
@@ -98,7 +116,12 @@ impl MediaStore {
             .body(body)
             .send()
             .await
-            .map_err(|e| MediaError::S3(format!("put {key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                MediaError::S3(format!(
+                    "put {key}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                ))
+            })?;
         Ok(self.public_url(key))
     }
 
@@ -112,9 +135,18 @@ impl MediaStore {
     /// # Errors
     /// [`MediaError::S3`] when the store fails.
     pub async fn get(&self, key: &str) -> Result<Option<StoredObject>, MediaError> {
-        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(object) => Ok(Some(StoredObject {
-                content_type: object.content_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
+                content_type: object
+                    .content_type
+                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
                 length: object.content_length,
                 body: object.body,
             })),

@@ -32,7 +32,11 @@ pub struct FieldSpec {
 }
 
 const fn field(name: &'static str, rule: FieldRule, required: bool) -> FieldSpec {
-    FieldSpec { name, rule, required }
+    FieldSpec {
+        name,
+        rule,
+        required,
+    }
 }
 
 /// The three kinds of profile entry.
@@ -49,7 +53,11 @@ const EXPERIENCE_FIELDS: &[FieldSpec] = &[
     field("start_date", FieldRule::Date, true),
     field("end_date", FieldRule::Date, false),
     field("location", FieldRule::Text(200), false),
-    field("employment_type", FieldRule::Choice(EMPLOYMENT_CATEGORY), true),
+    field(
+        "employment_type",
+        FieldRule::Choice(EMPLOYMENT_CATEGORY),
+        true,
+    ),
     field("detail", FieldRule::Text(2000), false),
 ];
 
@@ -119,7 +127,11 @@ impl EntryKind {
     /// # Errors
     /// Field errors for missing, too long, malformed or invalid-choice values, and for an
     /// end date before the start date.
-    pub fn validate(self, values: &Map<String, Value>, partial: bool) -> Result<Map<String, Value>, FieldErrors> {
+    pub fn validate(
+        self,
+        values: &Map<String, Value>,
+        partial: bool,
+    ) -> Result<Map<String, Value>, FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut clean = Map::new();
         for spec in self.fields() {
@@ -149,8 +161,12 @@ impl EntryKind {
                     check_length(&mut errors, spec.name, &raw, max);
                     Some(raw)
                 }
-                FieldRule::Date => check_date(&mut errors, spec.name, &raw).map(|date| date.to_string()),
-                FieldRule::Choice(choice) => choice.check(&mut errors, spec.name, &raw).map(str::to_owned),
+                FieldRule::Date => {
+                    check_date(&mut errors, spec.name, &raw).map(|date| date.to_string())
+                }
+                FieldRule::Choice(choice) => choice
+                    .check(&mut errors, spec.name, &raw)
+                    .map(str::to_owned),
             };
             if let Some(stored) = stored {
                 clean.insert(spec.name.to_owned(), Value::String(stored));
@@ -162,10 +178,19 @@ impl EntryKind {
 
     /// Checks that an entry ends after it starts, on the merged stored and new values.
     fn check_dates(self, merged: &Map<String, Value>) -> Result<(), FieldErrors> {
-        let start = merged.get("start_date").and_then(Value::as_str).unwrap_or_default();
-        let end = merged.get("end_date").and_then(Value::as_str).unwrap_or_default();
+        let start = merged
+            .get("start_date")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let end = merged
+            .get("end_date")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !start.is_empty() && !end.is_empty() && end < start {
-            return Err(FieldErrors::single("end_date", "The end date must not be before the start date."));
+            return Err(FieldErrors::single(
+                "end_date",
+                "The end date must not be before the start date.",
+            ));
         }
         Ok(())
     }
@@ -191,7 +216,10 @@ impl From<FieldErrors> for EntryError {
 /// Renders a stored entry as `{"id": …, fields in table order}`.
 fn view(kind: EntryKind, document: &bson::Document) -> Map<String, Value> {
     let mut view = Map::new();
-    let id = document.get_i64("_id").or_else(|_| document.get_i32("_id").map(i64::from)).unwrap_or_default();
+    let id = document
+        .get_i64("_id")
+        .or_else(|_| document.get_i32("_id").map(i64::from))
+        .unwrap_or_default();
     view.insert("id".to_owned(), Value::from(id));
     for spec in kind.fields() {
         let value = document.get_str(spec.name).unwrap_or_default();
@@ -209,7 +237,11 @@ fn view(kind: EntryKind, document: &bson::Document) -> Map<String, Value> {
 ///
 /// # Errors
 /// A [`StoreError`] when the query fails.
-pub async fn list(store: &Store, kind: EntryKind, user: UserId) -> Result<Vec<Map<String, Value>>, StoreError> {
+pub async fn list(
+    store: &Store,
+    kind: EntryKind,
+    user: UserId,
+) -> Result<Vec<Map<String, Value>>, StoreError> {
     let documents: Vec<bson::Document> = store
         .collection::<bson::Document>(kind.collection())
         .find(doc! { "user_id": user })
@@ -217,14 +249,22 @@ pub async fn list(store: &Store, kind: EntryKind, user: UserId) -> Result<Vec<Ma
         .await?
         .try_collect()
         .await?;
-    Ok(documents.iter().map(|document| view(kind, document)).collect())
+    Ok(documents
+        .iter()
+        .map(|document| view(kind, document))
+        .collect())
 }
 
 /// Adds an entry to `user`'s profile.
 ///
 /// # Errors
 /// [`EntryError::Invalid`] for bad values, [`EntryError::Store`] when writing fails.
-pub async fn add(store: &Store, kind: EntryKind, user: UserId, values: &Map<String, Value>) -> Result<Map<String, Value>, EntryError> {
+pub async fn add(
+    store: &Store,
+    kind: EntryKind,
+    user: UserId,
+    values: &Map<String, Value>,
+) -> Result<Map<String, Value>, EntryError> {
     let clean = kind.validate(values, false)?;
     kind.check_dates(&clean)?;
     let id = store.ids().next(kind.sequence()).await?;
@@ -277,7 +317,12 @@ pub async fn update(
 ///
 /// # Errors
 /// [`EntryError::NotFound`] when `user` owns no such entry.
-pub async fn delete(store: &Store, kind: EntryKind, user: UserId, id: EntryId) -> Result<(), EntryError> {
+pub async fn delete(
+    store: &Store,
+    kind: EntryKind,
+    user: UserId,
+    id: EntryId,
+) -> Result<(), EntryError> {
     let deleted = store
         .collection::<bson::Document>(kind.collection())
         .delete_one(doc! { "_id": id, "user_id": user })
@@ -301,7 +346,9 @@ mod tests {
 
     #[test]
     fn validate_requires_fields_for_new_entry() {
-        let errors = EntryKind::Education.validate(&map(json!({"course": "Civil Engineering"})), false).expect_err("missing");
+        let errors = EntryKind::Education
+            .validate(&map(json!({"course": "Civil Engineering"})), false)
+            .expect_err("missing");
         assert!(errors.contains("school"));
         assert!(errors.contains("start_date"));
         assert!(!errors.contains("end_date"));
@@ -309,7 +356,9 @@ mod tests {
 
     #[test]
     fn validate_allows_partial_update() {
-        let clean = EntryKind::Experience.validate(&map(json!({"location": " Lagos "})), true).expect("partial");
+        let clean = EntryKind::Experience
+            .validate(&map(json!({"location": " Lagos "})), true)
+            .expect("partial");
         assert_eq!(clean, map(json!({"location": "Lagos"})));
     }
 
@@ -319,10 +368,15 @@ mod tests {
             "title": "Engineer", "organization": "Acme", "start_date": "2022-01-05",
             "employment_type": "remote",
         }));
-        let clean = EntryKind::Experience.validate(&values, false).expect("valid");
+        let clean = EntryKind::Experience
+            .validate(&values, false)
+            .expect("valid");
         assert_eq!(clean["employment_type"], "Remote");
         let errors = EntryKind::Experience
-            .validate(&map(json!({"start_date": "05/01/2022", "employment_type": "office"})), true)
+            .validate(
+                &map(json!({"start_date": "05/01/2022", "employment_type": "office"})),
+                true,
+            )
             .expect_err("invalid");
         assert!(errors.contains("start_date"));
         assert!(errors.contains("employment_type"));

@@ -200,7 +200,9 @@ impl MediaField {
     /// Content types accepted for the field.
     pub fn accepted_types(self) -> &'static [&'static str] {
         match self {
-            MediaField::ProfilePhoto | MediaField::CoverPhoto => &["image/jpeg", "image/png", "image/webp", "image/gif"],
+            MediaField::ProfilePhoto | MediaField::CoverPhoto => {
+                &["image/jpeg", "image/png", "image/webp", "image/gif"]
+            }
             MediaField::Resume => &[
                 "application/pdf",
                 "application/msword",

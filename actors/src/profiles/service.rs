@@ -31,7 +31,11 @@ const MENTOR_ONLY: [&str; 8] = [
 
 impl ProfilesService {
     pub fn new(store: Store, media: MediaStore, defaults: MediaDefaults) -> Self {
-        Self { store, media, defaults }
+        Self {
+            store,
+            media,
+            defaults,
+        }
     }
 
     pub async fn get_profile(&self, request: GetProfile) -> Result<ProfileView, ProfilesError> {
@@ -40,14 +44,20 @@ impl ProfilesService {
         if target != request.viewer {
             self.store
                 .collection::<UserDoc>(USERS)
-                .update_one(doc! { "_id": target }, doc! { "$inc": { "profile_views": 1 } })
+                .update_one(
+                    doc! { "_id": target },
+                    doc! { "$inc": { "profile_views": 1 } },
+                )
                 .await
                 .map_err(StoreError::from)?;
         }
         self.profile_view(request.viewer, &user).await
     }
 
-    pub async fn update_profile(&self, request: UpdateProfile) -> Result<ProfileView, ProfilesError> {
+    pub async fn update_profile(
+        &self,
+        request: UpdateProfile,
+    ) -> Result<ProfileView, ProfilesError> {
         let user = self.user(request.user).await?;
         let mut set = check_changes(&user, &request.changes)?;
         check_uploads(&request.uploads)?;
@@ -59,8 +69,15 @@ impl ProfilesService {
                 uuid::Uuid::new_v4().simple(),
                 file_extension(&upload.file_name)
             );
-            let url = self.media.put_file(&key, &upload.path, &upload.content_type).await?;
-            log::info!("media stored user_id={} field={} key={key}", user.id, upload.field.name());
+            let url = self
+                .media
+                .put_file(&key, &upload.path, &upload.content_type)
+                .await?;
+            log::info!(
+                "media stored user_id={} field={} key={key}",
+                user.id,
+                upload.field.name()
+            );
             set.insert(upload.field.name(), url);
         }
         for field in &request.changes.cleared_media {
@@ -77,15 +94,26 @@ impl ProfilesService {
         self.profile_view(request.user, &updated).await
     }
 
-    pub async fn update_industry(&self, request: UpdateIndustry) -> Result<IndustryView, ProfilesError> {
+    pub async fn update_industry(
+        &self,
+        request: UpdateIndustry,
+    ) -> Result<IndustryView, ProfilesError> {
         let user = self.user(request.user).await?;
         let user_type = match request.user_type {
             None => user.user_type,
             Some(UserType::Employer) => {
-                return Err(FieldErrors::single("user_type", "Company accounts are created with /user/corporate/signup/.").into())
+                return Err(FieldErrors::single(
+                    "user_type",
+                    "Company accounts are created with /user/corporate/signup/.",
+                )
+                .into())
             }
             Some(_) if user.user_type == UserType::Employer => {
-                return Err(FieldErrors::single("user_type", "A company account cannot become a learner or mentor.").into())
+                return Err(FieldErrors::single(
+                    "user_type",
+                    "A company account cannot become a learner or mentor.",
+                )
+                .into())
             }
             Some(requested) => requested,
         };
@@ -97,7 +125,11 @@ impl ProfilesService {
             )
             .await
             .map_err(StoreError::from)?;
-        log::info!("industry updated user_id={} user_type={}", user.id, user_type.as_str());
+        log::info!(
+            "industry updated user_id={} user_type={}",
+            user.id,
+            user_type.as_str()
+        );
         Ok(IndustryView {
             industry: request.industry.to_owned(),
             email: user.email,
@@ -105,7 +137,10 @@ impl ProfilesService {
         })
     }
 
-    pub async fn list_entries(&self, request: ListEntries) -> Result<Vec<Map<String, Value>>, ProfilesError> {
+    pub async fn list_entries(
+        &self,
+        request: ListEntries,
+    ) -> Result<Vec<Map<String, Value>>, ProfilesError> {
         Ok(entries::list(&self.store, request.kind, request.user).await?)
     }
 
@@ -113,8 +148,18 @@ impl ProfilesService {
         Ok(entries::add(&self.store, request.kind, request.user, &request.values).await?)
     }
 
-    pub async fn update_entry(&self, request: UpdateEntry) -> Result<Map<String, Value>, ProfilesError> {
-        Ok(entries::update(&self.store, request.kind, request.user, request.id, &request.values).await?)
+    pub async fn update_entry(
+        &self,
+        request: UpdateEntry,
+    ) -> Result<Map<String, Value>, ProfilesError> {
+        Ok(entries::update(
+            &self.store,
+            request.kind,
+            request.user,
+            request.id,
+            &request.values,
+        )
+        .await?)
     }
 
     pub async fn delete_entry(&self, request: DeleteEntry) -> Result<(), ProfilesError> {
@@ -126,7 +171,10 @@ impl ProfilesService {
         Ok(settings_view(&user.settings, &user.profile.timezone))
     }
 
-    pub async fn update_settings(&self, request: UpdateSettings) -> Result<SettingsView, ProfilesError> {
+    pub async fn update_settings(
+        &self,
+        request: UpdateSettings,
+    ) -> Result<SettingsView, ProfilesError> {
         let mut set = bson::Document::new();
         if let Some(timezone) = &request.changes.timezone {
             set.insert("timezone", check_timezone(timezone)?);
@@ -148,11 +196,20 @@ impl ProfilesService {
         self.get_settings(GetSettings { user: request.user }).await
     }
 
-    pub async fn get_completion(&self, request: GetCompletion) -> Result<CompletionView, ProfilesError> {
+    pub async fn get_completion(
+        &self,
+        request: GetCompletion,
+    ) -> Result<CompletionView, ProfilesError> {
         let user = self.user(request.user).await?;
-        let has_experience = !entries::list(&self.store, EntryKind::Experience, user.id).await?.is_empty();
-        let has_certification = !entries::list(&self.store, EntryKind::Certification, user.id).await?.is_empty();
-        let has_education = !entries::list(&self.store, EntryKind::Education, user.id).await?.is_empty();
+        let has_experience = !entries::list(&self.store, EntryKind::Experience, user.id)
+            .await?
+            .is_empty();
+        let has_certification = !entries::list(&self.store, EntryKind::Certification, user.id)
+            .await?
+            .is_empty();
+        let has_education = !entries::list(&self.store, EntryKind::Education, user.id)
+            .await?
+            .is_empty();
         let items = [
             ("profile_photo", user.profile.profile_photo.is_some()),
             ("intro_video", user.profile.intro_video.is_some()),
@@ -161,8 +218,16 @@ impl ProfilesService {
             ("bio", !user.profile.bio.trim().is_empty()),
             ("education", has_education),
         ];
-        let complete_items: Vec<&'static str> = items.iter().filter(|(_, done)| *done).map(|(name, _)| *name).collect();
-        let incomplete_items: Vec<&'static str> = items.iter().filter(|(_, done)| !*done).map(|(name, _)| *name).collect();
+        let complete_items: Vec<&'static str> = items
+            .iter()
+            .filter(|(_, done)| *done)
+            .map(|(name, _)| *name)
+            .collect();
+        let incomplete_items: Vec<&'static str> = items
+            .iter()
+            .filter(|(_, done)| !*done)
+            .map(|(name, _)| *name)
+            .collect();
         let completion = u32::try_from(complete_items.len() * 100 / items.len()).unwrap_or(100);
         Ok(CompletionView {
             completion,
@@ -171,7 +236,10 @@ impl ProfilesService {
         })
     }
 
-    pub async fn get_analytics(&self, request: GetAnalytics) -> Result<AnalyticsView, ProfilesError> {
+    pub async fn get_analytics(
+        &self,
+        request: GetAnalytics,
+    ) -> Result<AnalyticsView, ProfilesError> {
         let target = request.user_id.unwrap_or(request.viewer);
         let user = self.user(target).await?;
         if target != request.viewer && !user.settings.show_analytics {
@@ -191,10 +259,15 @@ impl ProfilesService {
         })
     }
 
-    pub async fn search_users(&self, request: SearchUsers) -> Result<(Vec<SearchResultView>, u64), ProfilesError> {
+    pub async fn search_users(
+        &self,
+        request: SearchUsers,
+    ) -> Result<(Vec<SearchResultView>, u64), ProfilesError> {
         let words: Vec<&str> = request.keyword.split_whitespace().take(8).collect();
         if words.is_empty() {
-            return Err(FieldErrors::single("keyword", "Give at least one word to search for.").into());
+            return Err(
+                FieldErrors::single("keyword", "Give at least one word to search for.").into(),
+            );
         }
         let fields = [
             "first_name",
@@ -217,13 +290,19 @@ impl ProfilesService {
                     pattern: regex::escape(word),
                     options: "i".to_owned(),
                 };
-                let any_field: Vec<bson::Document> = fields.iter().map(|field| doc! { *field: pattern.clone() }).collect();
+                let any_field: Vec<bson::Document> = fields
+                    .iter()
+                    .map(|field| doc! { *field: pattern.clone() })
+                    .collect();
                 doc! { "$or": any_field }
             })
             .collect();
         let filter = doc! { "$and": all_words };
         let users = self.store.collection::<UserDoc>(USERS);
-        let total = users.count_documents(filter.clone()).await.map_err(StoreError::from)?;
+        let total = users
+            .count_documents(filter.clone())
+            .await
+            .map_err(StoreError::from)?;
         let page: Vec<UserDoc> = users
             .find(filter)
             .sort(doc! { "_id": 1 })
@@ -251,10 +330,16 @@ impl ProfilesService {
     }
 
     async fn user(&self, id: UserId) -> Result<UserDoc, ProfilesError> {
-        find_user(&self.store, id).await?.ok_or(ProfilesError::UserNotFound(id))
+        find_user(&self.store, id)
+            .await?
+            .ok_or(ProfilesError::UserNotFound(id))
     }
 
-    async fn profile_view(&self, viewer: UserId, user: &UserDoc) -> Result<ProfileView, ProfilesError> {
+    async fn profile_view(
+        &self,
+        viewer: UserId,
+        user: &UserDoc,
+    ) -> Result<ProfileView, ProfilesError> {
         let own = viewer == user.id;
         let profile = &user.profile;
         let experience = entries::list(&self.store, EntryKind::Experience, user.id).await?;
@@ -386,7 +471,10 @@ fn check_changes(user: &UserDoc, changes: &ProfileChanges) -> Result<bson::Docum
     if let Some(phone) = &changes.phone_number {
         let phone = phone.trim();
         if !(6..=15).contains(&phone.len()) || !phone.chars().all(|c| c.is_ascii_digit()) {
-            errors.add("phone_number", "Enter 6 to 15 digits without the country code.");
+            errors.add(
+                "phone_number",
+                "Enter 6 to 15 digits without the country code.",
+            );
         }
         set.insert("phone_number", phone);
     }
@@ -405,7 +493,10 @@ fn check_changes(user: &UserDoc, changes: &ProfileChanges) -> Result<bson::Docum
     }
     if let Some(years) = changes.years_of_experience {
         if !(0..=80).contains(&years) {
-            errors.add("years_of_experience", "Enter a whole number of years from 0 to 80.");
+            errors.add(
+                "years_of_experience",
+                "Enter a whole number of years from 0 to 80.",
+            );
         }
         set.insert("years_of_experience", years);
     }
@@ -416,9 +507,16 @@ fn check_changes(user: &UserDoc, changes: &ProfileChanges) -> Result<bson::Docum
     ];
     for (name, list) in lists {
         if let Some(list) = list {
-            let items: Vec<String> = list.iter().map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect();
+            let items: Vec<String> = list
+                .iter()
+                .map(|item| item.trim().to_owned())
+                .filter(|item| !item.is_empty())
+                .collect();
             if items.len() > 30 || items.iter().any(|item| item.chars().count() > 100) {
-                errors.add(name, "Give at most 30 items of at most 100 characters each.");
+                errors.add(
+                    name,
+                    "Give at most 30 items of at most 100 characters each.",
+                );
             }
             set.insert(name, items);
         }
@@ -427,7 +525,10 @@ fn check_changes(user: &UserDoc, changes: &ProfileChanges) -> Result<bson::Docum
         match url.as_deref().map(str::trim).filter(|url| !url.is_empty()) {
             Some(url) => {
                 if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 300 {
-                    errors.add("linkedin_url", "Enter an http(s) URL of at most 300 characters.");
+                    errors.add(
+                        "linkedin_url",
+                        "Enter an http(s) URL of at most 300 characters.",
+                    );
                 }
                 set.insert("linkedin_url", url);
             }
@@ -454,7 +555,11 @@ fn check_uploads(uploads: &[MediaUpload]) -> Result<(), FieldErrors> {
         if !accepted.contains(&upload.content_type.as_str()) {
             errors.add(
                 upload.field.name(),
-                format!("Files of type {} are not accepted here; send one of: {}.", upload.content_type, accepted.join(", ")),
+                format!(
+                    "Files of type {} are not accepted here; send one of: {}.",
+                    upload.content_type,
+                    accepted.join(", ")
+                ),
             );
         }
     }
@@ -465,7 +570,9 @@ fn check_uploads(uploads: &[MediaUpload]) -> Result<(), FieldErrors> {
 /// unusual one; the rest of the client's name is not used in object keys.
 fn file_extension(name: &str) -> String {
     match name.rsplit_once('.') {
-        Some((_, ext)) if (1..=8).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()) => {
+        Some((_, ext))
+            if (1..=8).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
             format!(".{}", ext.to_ascii_lowercase())
         }
         _ => String::new(),
@@ -478,8 +585,14 @@ mod tests {
 
     #[test]
     fn check_timezone_accepts_iana_names() {
-        assert_eq!(check_timezone("Africa/Lagos").expect("valid"), "Africa/Lagos");
-        assert_eq!(check_timezone("Canada/Central").expect("valid"), "Canada/Central");
+        assert_eq!(
+            check_timezone("Africa/Lagos").expect("valid"),
+            "Africa/Lagos"
+        );
+        assert_eq!(
+            check_timezone("Canada/Central").expect("valid"),
+            "Canada/Central"
+        );
         assert!(check_timezone("Lagos").is_err());
         assert!(check_timezone("GMT+1 Lagos").is_err());
     }

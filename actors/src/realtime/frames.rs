@@ -11,13 +11,19 @@ use crate::ids::{ChatId, MessageId, NotificationId, UserId};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
     /// `{"message": "…"}` or `{"type": "chat_message", "message": "…"}`.
-    ChatMessage { text: String },
+    ChatMessage {
+        text: String,
+    },
     Ping,
     Typing,
     /// Marks messages up to `message_id` from the other participant as read.
-    Read { message_id: MessageId },
+    Read {
+        message_id: MessageId,
+    },
     /// Replays stored messages with ids greater than `after`.
-    Sync { after: MessageId },
+    Sync {
+        after: MessageId,
+    },
 }
 
 /// A rejected frame: `code` is stable snake_case for programs, `detail` is for people.
@@ -51,15 +57,24 @@ impl FrameError {
 /// A [`FrameError`] with code `invalid_json`, `unknown_type`, `missing_message`,
 /// `message_too_long` or `invalid_message_id`.
 pub fn parse_client_frame(text: &str, max_message_chars: usize) -> Result<ClientFrame, FrameError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| FrameError::new("invalid_json", format!("The frame is not valid JSON: {e}.")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        FrameError::new("invalid_json", format!("The frame is not valid JSON: {e}."))
+    })?;
     let Value::Object(object) = value else {
-        return Err(FrameError::new("invalid_json", "The frame must be a JSON object."));
+        return Err(FrameError::new(
+            "invalid_json",
+            "The frame must be a JSON object.",
+        ));
     };
     let frame_type = match object.get("type") {
         None | Some(Value::Null) => "chat_message",
         Some(Value::String(name)) => name.as_str(),
-        Some(_) => return Err(FrameError::new("unknown_type", "The field type must be a string.")),
+        Some(_) => {
+            return Err(FrameError::new(
+                "unknown_type",
+                "The field type must be a string.",
+            ))
+        }
     };
     match frame_type {
         "chat_message" => parse_chat_message(object.get("message"), max_message_chars),
@@ -78,13 +93,24 @@ pub fn parse_client_frame(text: &str, max_message_chars: usize) -> Result<Client
     }
 }
 
-fn parse_chat_message(message: Option<&Value>, max_chars: usize) -> Result<ClientFrame, FrameError> {
+fn parse_chat_message(
+    message: Option<&Value>,
+    max_chars: usize,
+) -> Result<ClientFrame, FrameError> {
     let text = match message {
         Some(Value::String(text)) if !text.trim().is_empty() => text,
         Some(Value::String(_)) | None | Some(Value::Null) => {
-            return Err(FrameError::new("missing_message", "The field message is required and may not be blank."))
+            return Err(FrameError::new(
+                "missing_message",
+                "The field message is required and may not be blank.",
+            ))
         }
-        Some(_) => return Err(FrameError::new("missing_message", "The field message must be a string.")),
+        Some(_) => {
+            return Err(FrameError::new(
+                "missing_message",
+                "The field message must be a string.",
+            ))
+        }
     };
     let chars = text.chars().count();
     if chars > max_chars {
@@ -169,9 +195,20 @@ mod tests {
 
     #[test]
     fn parse_accepts_both_chat_shapes() {
-        let expected = ClientFrame::ChatMessage { text: "Hello".into() };
-        assert_eq!(parse_client_frame(r#"{"message": "Hello"}"#, 10), Ok(expected.clone()));
-        assert_eq!(parse_client_frame(r#"{"type": "chat_message", "message": "Hello", "x": 1}"#, 10), Ok(expected));
+        let expected = ClientFrame::ChatMessage {
+            text: "Hello".into(),
+        };
+        assert_eq!(
+            parse_client_frame(r#"{"message": "Hello"}"#, 10),
+            Ok(expected.clone())
+        );
+        assert_eq!(
+            parse_client_frame(
+                r#"{"type": "chat_message", "message": "Hello", "x": 1}"#,
+                10
+            ),
+            Ok(expected)
+        );
     }
 
     #[test]
@@ -204,11 +241,15 @@ mod tests {
     fn parse_reads_ids_from_numbers_and_strings() {
         assert_eq!(
             parse_client_frame(r#"{"type": "sync", "after": "12"}"#, 10),
-            Ok(ClientFrame::Sync { after: MessageId(12) })
+            Ok(ClientFrame::Sync {
+                after: MessageId(12)
+            })
         );
         assert_eq!(
             parse_client_frame(r#"{"type": "read", "message_id": 7}"#, 10),
-            Ok(ClientFrame::Read { message_id: MessageId(7) })
+            Ok(ClientFrame::Read {
+                message_id: MessageId(7)
+            })
         );
     }
 

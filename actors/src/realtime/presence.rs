@@ -69,7 +69,13 @@ impl Presence {
         }
     }
 
-    fn announce(&self, user_id: UserId, online: bool, last_seen: Option<DateTime<Utc>>, partners: Vec<UserId>) {
+    fn announce(
+        &self,
+        user_id: UserId,
+        online: bool,
+        last_seen: Option<DateTime<Utc>>,
+        partners: Vec<UserId>,
+    ) {
         let Some(registry) = &self.registry else {
             return;
         };
@@ -96,15 +102,19 @@ impl Presence {
         self.online.insert(user_id);
         let store = self.store.clone();
         let lookup = async move { partners_of(&store, user_id).await };
-        ctx.spawn(actix::fut::wrap_future(lookup).map(move |result, actor: &mut Self, _| match result {
-            Ok(partners) => {
-                if actor.online.contains(&user_id) {
-                    actor.partners.insert(user_id, partners.clone());
-                    actor.announce(user_id, true, None, partners);
+        ctx.spawn(
+            actix::fut::wrap_future(lookup).map(move |result, actor: &mut Self, _| match result {
+                Ok(partners) => {
+                    if actor.online.contains(&user_id) {
+                        actor.partners.insert(user_id, partners.clone());
+                        actor.announce(user_id, true, None, partners);
+                    }
                 }
-            }
-            Err(error) => log::error!("could not load chat partners user_id={user_id}: {error}"),
-        }));
+                Err(error) => {
+                    log::error!("could not load chat partners user_id={user_id}: {error}")
+                }
+            }),
+        );
     }
 
     fn went_offline(&mut self, user_id: UserId, ctx: &mut Context<Self>) {
@@ -115,7 +125,10 @@ impl Presence {
         let work = async move {
             store
                 .collection::<bson::Document>(USERS)
-                .update_one(doc! { "_id": user_id }, doc! { "$set": { "last_seen": bson::DateTime::from_chrono(now) } })
+                .update_one(
+                    doc! { "_id": user_id },
+                    doc! { "$set": { "last_seen": bson::DateTime::from_chrono(now) } },
+                )
                 .await
                 .map_err(StoreError::from)?;
             match cached {
@@ -123,14 +136,16 @@ impl Presence {
                 None => partners_of(&store, user_id).await,
             }
         };
-        ctx.spawn(actix::fut::wrap_future(work).map(move |result, actor: &mut Self, _| match result {
-            Ok(partners) => {
-                if !actor.online.contains(&user_id) {
-                    actor.announce(user_id, false, Some(now), partners);
+        ctx.spawn(actix::fut::wrap_future(work).map(
+            move |result, actor: &mut Self, _| match result {
+                Ok(partners) => {
+                    if !actor.online.contains(&user_id) {
+                        actor.announce(user_id, false, Some(now), partners);
+                    }
                 }
-            }
-            Err(error) => log::error!("could not record last_seen user_id={user_id}: {error}"),
-        }));
+                Err(error) => log::error!("could not record last_seen user_id={user_id}: {error}"),
+            },
+        ));
     }
 }
 
@@ -180,7 +195,11 @@ impl Handler<GetPresence> for Presence {
     type Result = ResponseFuture<Result<Vec<PresenceView>, StoreError>>;
 
     fn handle(&mut self, query: GetPresence, _: &mut Self::Context) -> Self::Result {
-        let online: Vec<bool> = query.user_ids.iter().map(|id| self.online.contains(id)).collect();
+        let online: Vec<bool> = query
+            .user_ids
+            .iter()
+            .map(|id| self.online.contains(id))
+            .collect();
         let store = self.store.clone();
         Box::pin(async move {
             let users = find_users(&store, &query.user_ids).await?;

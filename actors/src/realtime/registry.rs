@@ -168,7 +168,11 @@ pub struct ChatRegistry {
 const REGISTRY_MAILBOX_CAPACITY: usize = 65_536;
 
 impl ChatRegistry {
-    pub fn new(presence: Recipient<PresenceChanged>, chat_notices: Recipient<ChatNotice>, max_queued: usize) -> Self {
+    pub fn new(
+        presence: Recipient<PresenceChanged>,
+        chat_notices: Recipient<ChatNotice>,
+        max_queued: usize,
+    ) -> Self {
         Self {
             max_queued,
             sockets: HashMap::new(),
@@ -248,21 +252,29 @@ impl ChatRegistry {
             .into_iter()
             .flatten()
             .copied()
-            .filter(|id| self.sockets.get(id).is_some_and(|entry| entry.channel == wanted))
+            .filter(|id| {
+                self.sockets
+                    .get(id)
+                    .is_some_and(|entry| entry.channel == wanted)
+            })
             .collect()
     }
 
     fn room_has_user(&self, chat_id: ChatId, user_id: UserId) -> bool {
-        self.by_room
-            .get(&chat_id)
-            .into_iter()
-            .flatten()
-            .any(|id| self.sockets.get(id).is_some_and(|entry| entry.user_id == user_id))
+        self.by_room.get(&chat_id).into_iter().flatten().any(|id| {
+            self.sockets
+                .get(id)
+                .is_some_and(|entry| entry.user_id == user_id)
+        })
     }
 }
 
 /// Removes `socket_id` from the list under `key`; returns whether the list became empty.
-fn remove_from<K: std::hash::Hash + Eq + Clone>(map: &mut HashMap<K, Vec<SocketId>>, key: &K, socket_id: SocketId) -> bool {
+fn remove_from<K: std::hash::Hash + Eq + Clone>(
+    map: &mut HashMap<K, Vec<SocketId>>,
+    key: &K,
+    socket_id: SocketId,
+) -> bool {
     let Some(list) = map.get_mut(key) else {
         return false;
     };
@@ -288,13 +300,19 @@ impl Handler<SessionStarted> for ChatRegistry {
 
     fn handle(&mut self, message: SessionStarted, _: &mut Self::Context) {
         let first_socket = !self.by_user.contains_key(&message.user_id);
-        self.by_user.entry(message.user_id).or_default().push(message.socket_id);
+        self.by_user
+            .entry(message.user_id)
+            .or_default()
+            .push(message.socket_id);
         self.by_session
             .entry(message.session_id.clone())
             .or_default()
             .push(message.socket_id);
         if let Channel::Chat(chat_id) = message.channel {
-            self.by_room.entry(chat_id).or_default().push(message.socket_id);
+            self.by_room
+                .entry(chat_id)
+                .or_default()
+                .push(message.socket_id);
         }
         self.sockets.insert(
             message.socket_id,
@@ -329,7 +347,10 @@ impl Handler<ChatBatchStored> for ChatRegistry {
         let mut notices = Vec::new();
         for message in batch.messages {
             for socket_id in self.by_room.get(&message.chat_id).into_iter().flatten() {
-                per_socket.entry(*socket_id).or_default().push(message.frame.clone());
+                per_socket
+                    .entry(*socket_id)
+                    .or_default()
+                    .push(message.frame.clone());
             }
             if !self.room_has_user(message.chat_id, message.recipient) {
                 notices.push((message.recipient, message.chat_id, message.sender_name));
@@ -357,7 +378,11 @@ impl Handler<RelayToRoom> for ChatRegistry {
             .into_iter()
             .flatten()
             .copied()
-            .filter(|id| self.sockets.get(id).is_some_and(|entry| entry.user_id != relay.from_user))
+            .filter(|id| {
+                self.sockets
+                    .get(id)
+                    .is_some_and(|entry| entry.user_id != relay.from_user)
+            })
             .collect();
         self.deliver_all(&targets, &relay.frame);
     }
@@ -379,10 +404,16 @@ impl Handler<CloseSockets> for ChatRegistry {
 
     fn handle(&mut self, request: CloseSockets, _: &mut Self::Context) {
         let targets: Vec<SocketId> = match &request.target {
-            SocketTarget::Session(session_id) => self.by_session.get(session_id).cloned().unwrap_or_default(),
+            SocketTarget::Session(session_id) => {
+                self.by_session.get(session_id).cloned().unwrap_or_default()
+            }
             SocketTarget::User(user_id) => self.by_user.get(user_id).cloned().unwrap_or_default(),
         };
-        log::debug!("closing revoked sockets target={:?} count={}", request.target, targets.len());
+        log::debug!(
+            "closing revoked sockets target={:?} count={}",
+            request.target,
+            targets.len()
+        );
         for socket_id in targets {
             if let Some(entry) = self.sockets.get(&socket_id) {
                 let close = ToSocket::Close {

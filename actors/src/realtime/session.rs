@@ -17,8 +17,8 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::frames::{encode, parse_client_frame, ClientFrame, FrameError, ServerFrame};
 use super::registry::{
-    Channel, ChatRegistry, RelayToRoom, SessionStarted, SessionStopped, SocketHandle, SocketId, ToSocket,
-    CLOSE_TOO_SLOW,
+    Channel, ChatRegistry, RelayToRoom, SessionStarted, SessionStopped, SocketHandle, SocketId,
+    ToSocket, CLOSE_TOO_SLOW,
 };
 use crate::accounts::auth::Principal;
 use crate::chat::writer::{ChatWriter, PostChatMessage};
@@ -56,7 +56,8 @@ pub struct SocketSession {
 
 impl SocketSession {
     pub fn new(setup: SessionSetup) -> Self {
-        let per_second = NonZeroU32::new(setup.config.messages_per_second).unwrap_or(NonZeroU32::MIN);
+        let per_second =
+            NonZeroU32::new(setup.config.messages_per_second).unwrap_or(NonZeroU32::MIN);
         Self {
             socket_id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
             rate: RateLimiter::direct(Quota::per_second(per_second)),
@@ -101,7 +102,11 @@ impl SocketSession {
                 return;
             }
             if session.last_heard.elapsed() > timeout {
-                log::debug!("socket timed out socket_id={} user_id={}", session.socket_id, session.user_id());
+                log::debug!(
+                    "socket timed out socket_id={} user_id={}",
+                    session.socket_id,
+                    session.user_id()
+                );
                 session.close(ctx, 1001, "no pong within the timeout");
                 return;
             }
@@ -126,16 +131,27 @@ impl SocketSession {
             return self.send_error(ctx, &FrameError::new("rate_limited", detail));
         }
         let Some(room) = self.setup.room.clone() else {
-            let error = FrameError::new("unknown_type", "Only ping frames are accepted on this socket.");
+            let error = FrameError::new(
+                "unknown_type",
+                "Only ping frames are accepted on this socket.",
+            );
             return self.send_error(ctx, &error);
         };
         match frame {
             ClientFrame::ChatMessage { text } => self.post_message(room, text, ctx),
-            ClientFrame::Typing => self.relay(&room, encode(&ServerFrame::Typing { user_id: self.user_id() })),
+            ClientFrame::Typing => self.relay(
+                &room,
+                encode(&ServerFrame::Typing {
+                    user_id: self.user_id(),
+                }),
+            ),
             ClientFrame::Read { message_id } => self.mark_read(room, message_id, ctx),
             ClientFrame::Sync { after } => {
                 if self.syncing {
-                    let error = FrameError::new("sync_in_progress", "Wait for the synced frame before syncing again.");
+                    let error = FrameError::new(
+                        "sync_in_progress",
+                        "Wait for the synced frame before syncing again.",
+                    );
                     return self.send_error(ctx, &error);
                 }
                 self.syncing = true;
@@ -155,19 +171,29 @@ impl SocketSession {
             text,
         };
         let sent = self.setup.writer.send(post);
-        ctx.spawn(actix::fut::wrap_future(sent).map(|reply, session: &mut Self, ctx| {
-            let error = match reply {
-                Ok(Ok(_)) => return,
-                Ok(Err(ChatError::Busy)) | Err(_) => {
-                    FrameError::new("server_busy", "The server is busy; the message was not stored. Send it again.")
-                }
-                Ok(Err(error)) => {
-                    log::error!("chat message not stored socket_id={} user_id={}: {error}", session.socket_id, session.user_id());
-                    FrameError::new("not_stored", "The message could not be stored and was not delivered. Send it again.")
-                }
-            };
-            session.send_error(ctx, &error);
-        }));
+        ctx.spawn(
+            actix::fut::wrap_future(sent).map(|reply, session: &mut Self, ctx| {
+                let error = match reply {
+                    Ok(Ok(_)) => return,
+                    Ok(Err(ChatError::Busy)) | Err(_) => FrameError::new(
+                        "server_busy",
+                        "The server is busy; the message was not stored. Send it again.",
+                    ),
+                    Ok(Err(error)) => {
+                        log::error!(
+                            "chat message not stored socket_id={} user_id={}: {error}",
+                            session.socket_id,
+                            session.user_id()
+                        );
+                        FrameError::new(
+                            "not_stored",
+                            "The message could not be stored and was not delivered. Send it again.",
+                        )
+                    }
+                };
+                session.send_error(ctx, &error);
+            }),
+        );
     }
 
     fn relay(&self, room: &OpenedChat, frame: bytestring::ByteString) {
@@ -181,27 +207,40 @@ impl SocketSession {
         }
     }
 
-    fn mark_read(&self, room: OpenedChat, message_id: MessageId, ctx: &mut ws::WebsocketContext<Self>) {
+    fn mark_read(
+        &self,
+        room: OpenedChat,
+        message_id: MessageId,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
         let request = MarkRead {
             chat_id: room.chat_id,
             reader: self.user_id(),
             message_id,
         };
         let sent = self.setup.chat.send(request);
-        ctx.spawn(actix::fut::wrap_future(sent).map(move |reply, session: &mut Self, ctx| match reply {
-            Ok(Ok(marker)) => {
-                let frame = encode(&ServerFrame::Read {
-                    user_id: session.user_id(),
-                    message_id: marker,
-                });
-                session.relay(&room, frame);
-            }
-            other => {
-                log::error!("read marker not stored socket_id={}: {other:?}", session.socket_id);
-                let error = FrameError::new("not_stored", "The read marker could not be stored. Send it again.");
-                session.send_error(ctx, &error);
-            }
-        }));
+        ctx.spawn(
+            actix::fut::wrap_future(sent).map(move |reply, session: &mut Self, ctx| match reply {
+                Ok(Ok(marker)) => {
+                    let frame = encode(&ServerFrame::Read {
+                        user_id: session.user_id(),
+                        message_id: marker,
+                    });
+                    session.relay(&room, frame);
+                }
+                other => {
+                    log::error!(
+                        "read marker not stored socket_id={}: {other:?}",
+                        session.socket_id
+                    );
+                    let error = FrameError::new(
+                        "not_stored",
+                        "The read marker could not be stored. Send it again.",
+                    );
+                    session.send_error(ctx, &error);
+                }
+            }),
+        );
     }
 
     /// Replays one page of stored messages after `after`, then the next page, until a
@@ -213,27 +252,32 @@ impl SocketSession {
             after,
         };
         let sent = self.setup.chat.send(request);
-        ctx.spawn(actix::fut::wrap_future(sent).map(move |reply, session: &mut Self, ctx| match reply {
-            Ok(Ok(page)) => {
-                for frame in page.frames {
-                    ctx.text(frame);
+        ctx.spawn(
+            actix::fut::wrap_future(sent).map(move |reply, session: &mut Self, ctx| match reply {
+                Ok(Ok(page)) => {
+                    for frame in page.frames {
+                        ctx.text(frame);
+                    }
+                    if page.full {
+                        session.sync_page(room, page.last_message_id, ctx);
+                    } else {
+                        session.syncing = false;
+                        ctx.text(encode(&ServerFrame::Synced {
+                            last_message_id: page.last_message_id,
+                        }));
+                    }
                 }
-                if page.full {
-                    session.sync_page(room, page.last_message_id, ctx);
-                } else {
+                other => {
                     session.syncing = false;
-                    ctx.text(encode(&ServerFrame::Synced {
-                        last_message_id: page.last_message_id,
-                    }));
+                    log::error!("sync failed socket_id={}: {other:?}", session.socket_id);
+                    let error = FrameError::new(
+                        "sync_failed",
+                        "Stored messages could not be read. Send sync again.",
+                    );
+                    session.send_error(ctx, &error);
                 }
-            }
-            other => {
-                session.syncing = false;
-                log::error!("sync failed socket_id={}: {other:?}", session.socket_id);
-                let error = FrameError::new("sync_failed", "Stored messages could not be read. Send sync again.");
-                session.send_error(ctx, &error);
-            }
-        }));
+            }),
+        );
     }
 }
 
@@ -268,8 +312,14 @@ impl Actor for SocketSession {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
-        self.setup.registry.do_send(SessionStopped { socket_id: self.socket_id });
-        log::debug!("socket closed socket_id={} user_id={}", self.socket_id, self.user_id());
+        self.setup.registry.do_send(SessionStopped {
+            socket_id: self.socket_id,
+        });
+        log::debug!(
+            "socket closed socket_id={} user_id={}",
+            self.socket_id,
+            self.user_id()
+        );
         Running::Stop
     }
 }
@@ -304,7 +354,10 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for SocketSession {
             Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
             Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
             Ok(ws::Message::Binary(_)) | Ok(ws::Message::Continuation(_)) => {
-                let error = FrameError::new("unsupported_frame", "Send whole JSON text frames; binary and fragmented frames are not supported.");
+                let error = FrameError::new(
+                    "unsupported_frame",
+                    "Send whole JSON text frames; binary and fragmented frames are not supported.",
+                );
                 self.send_error(ctx, &error);
             }
             Ok(ws::Message::Close(reason)) => {
@@ -312,17 +365,29 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for SocketSession {
                 ctx.stop();
             }
             Err(ws::ProtocolError::Overflow) => {
-                log::info!("frame too large socket_id={} user_id={}", self.socket_id, self.user_id());
+                log::info!(
+                    "frame too large socket_id={} user_id={}",
+                    self.socket_id,
+                    self.user_id()
+                );
                 self.close(ctx, 1009, "frame too large");
             }
             // NOTE: actix-web-actors reports a text frame with invalid UTF-8 as an I/O
             // error whose text names UTF-8, after consuming the frame; the socket can go on.
-            Err(ws::ProtocolError::Io(error)) if error.to_string().to_lowercase().contains("utf-8") => {
-                let error = FrameError::new("invalid_utf8", "Text frames must be valid UTF-8; the frame was dropped.");
+            Err(ws::ProtocolError::Io(error))
+                if error.to_string().to_lowercase().contains("utf-8") =>
+            {
+                let error = FrameError::new(
+                    "invalid_utf8",
+                    "Text frames must be valid UTF-8; the frame was dropped.",
+                );
                 self.send_error(ctx, &error);
             }
             Err(error) => {
-                log::debug!("socket protocol error socket_id={}: {error}", self.socket_id);
+                log::debug!(
+                    "socket protocol error socket_id={}: {error}",
+                    self.socket_id
+                );
                 ctx.stop();
             }
         }

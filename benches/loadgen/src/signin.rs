@@ -1,0 +1,76 @@
+//! Signs in the load users over the REST API to get their access tokens and user ids.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use futures_util::{stream, StreamExt, TryStreamExt};
+use serde::Deserialize;
+
+use crate::CommonArgs;
+
+/// One signed-in load user.
+#[derive(Debug, Clone)]
+pub struct SignedInUser {
+    pub email: String,
+    pub user_id: i64,
+    /// Access token for the `token` query parameter of the sockets.
+    pub access: String,
+}
+
+#[derive(Deserialize)]
+struct SignInResponse {
+    access: String,
+    user_id: i64,
+}
+
+/// Signs in users 1 to `args.users`, at most `args.signin_concurrency` at a time, and
+/// returns them in order (user n at index n - 1).
+///
+/// # Errors
+/// The first sign-in that fails, with the email and the server's reply.
+pub async fn sign_in_all(args: &CommonArgs) -> anyhow::Result<Vec<SignedInUser>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(args.signin_concurrency)
+        .build()
+        .context("failed to build the HTTP client")?;
+    let endpoint = format!("{}/user/signin/", args.url.trim_end_matches('/'));
+    let started = Instant::now();
+    eprintln!("signing in {} users at {endpoint}", args.users);
+
+    let users = stream::iter(1..=args.users)
+        .map(|n| sign_in(&client, &endpoint, format!("{}{n}@example.com", args.prefix), &args.password))
+        .buffered(args.signin_concurrency)
+        .try_collect::<Vec<_>>()
+        .await?;
+
+    eprintln!("signed in {} users in {:.1} s", users.len(), started.elapsed().as_secs_f64());
+    Ok(users)
+}
+
+async fn sign_in(client: &reqwest::Client, endpoint: &str, email: String, password: &str) -> anyhow::Result<SignedInUser> {
+    let body = serde_json::json!({ "email": email, "password": password });
+    let response = client
+        .post(endpoint)
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("sign-in request for {email} failed"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        bail!(
+            "sign-in of {email} failed with HTTP {status}: {text}; seed the load users first with \
+             `careernexus fixtures load-users --count N --prefix P --password W` using the same prefix and password"
+        );
+    }
+    let reply: SignInResponse = response
+        .json()
+        .await
+        .with_context(|| format!("sign-in reply for {email} is not the expected JSON with access and user_id"))?;
+    Ok(SignedInUser {
+        email,
+        user_id: reply.user_id,
+        access: reply.access,
+    })
+}
