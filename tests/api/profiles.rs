@@ -404,42 +404,59 @@ async fn industry_update_switches_type() {
 }
 
 #[actix_rt::test]
-async fn education_add_list_delete() {
+async fn entries_add_list_delete() {
     let app = spawn_app().await;
     let ada = app.sign_in_fixture(ADA).await;
-    let entry = json!({
-        "course": "Backend Development", "school": "Harmattan Institute of Technology",
-        "start_date": "2023-04-21", "end_date": "2023-05-18", "location": "Online", "detail": "Completed",
-    });
-    let response = app
-        .post("/user/education/", &entry, Some(&ada.access))
-        .await;
-    assert_eq!(response.status(), 201);
-    let created = json_body(response).await;
-    let id = created["id"].as_i64().expect("id");
-    assert_eq!(created["course"], "Backend Development");
+    let cases = [
+        (
+            "experience",
+            json!({"title": "Extension Officer", "organization": "Blue Fin Farms", "start_date": "2022-12-21",
+                   "end_date": "2024-12-20", "location": "Lagos", "employment_type": "Onsite", "detail": "Sales"}),
+            "title",
+        ),
+        (
+            "education",
+            json!({"course": "Backend Development", "school": "Harmattan Institute of Technology",
+                   "start_date": "2023-04-21", "end_date": "2023-05-18", "location": "Online", "detail": "Completed"}),
+            "course",
+        ),
+        (
+            "certification",
+            json!({"title": "Introduction to frontend development", "school": "OpenSkill Academy",
+                   "issue_date": "2023-07-04", "cert_id": "OSA-2023-1", "skills": "Html,CSS"}),
+            "title",
+        ),
+    ];
+    for (kind, entry, key) in cases {
+        let path = format!("/user/{kind}/");
+        let response = app.post(&path, &entry, Some(&ada.access)).await;
+        assert_eq!(response.status(), 201, "{kind}");
+        let created = json_body(response).await;
+        let id = created["id"].as_i64().expect("id");
+        assert_eq!(created[key], entry[key], "{kind}");
 
-    let list = json_body(app.get("/user/education/", Some(&ada.access)).await).await;
-    assert!(list.as_array().expect("list").iter().any(|e| e["id"] == id));
+        let list = json_body(app.get(&path, Some(&ada.access)).await).await;
+        assert!(
+            list.as_array().expect("list").iter().any(|e| e["id"] == id),
+            "{kind} listed"
+        );
 
-    let response = app
-        .delete(
-            &format!("/user/education/?education_id={id}"),
-            None,
-            Some(&ada.access),
-        )
-        .await;
-    assert_eq!(response.status(), 204);
-    let list = json_body(app.get("/user/education/", Some(&ada.access)).await).await;
-    assert!(!list.as_array().expect("list").iter().any(|e| e["id"] == id));
-    let again = app
-        .delete(
-            &format!("/user/education/?education_id={id}"),
-            None,
-            Some(&ada.access),
-        )
-        .await;
-    assert_eq!(again.status(), 404);
+        let delete_path = format!("/user/{kind}/?{kind}_id={id}");
+        let response = app.delete(&delete_path, None, Some(&ada.access)).await;
+        assert_eq!(response.status(), 204, "{kind}");
+        let list = json_body(app.get(&path, Some(&ada.access)).await).await;
+        assert!(
+            !list.as_array().expect("list").iter().any(|e| e["id"] == id),
+            "{kind} deleted"
+        );
+        let again = app.delete(&delete_path, None, Some(&ada.access)).await;
+        assert_eq!(again.status(), 404, "{kind} deleted twice");
+        assert_eq!(
+            app.get(&path, None).await.status(),
+            401,
+            "{kind} without token"
+        );
+    }
 }
 
 #[actix_rt::test]
