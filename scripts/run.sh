@@ -45,4 +45,7 @@ if [ ! -f "$DATA_DIR/fixtures-loaded" ]; then
 fi
 
 log "starting the server on http://127.0.0.1:8000 (API docs at /docs/); Ctrl-C stops everything"
-"$SERVER" serve
+# In the background with `wait`, so that a TERM to this script runs the cleanup at once.
+"$SERVER" serve &
+pids+=("$!")
+wait "$!"
