@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -18,6 +19,13 @@ pub type Socket = WebSocketStream<TcpStream>;
 /// File descriptors kept free for the runtime, the HTTP client and stdio.
 const SPARE_FILE_DESCRIPTORS: usize = 64;
 
+/// The failure reason that [`Connector::open`] retries. The server returns 503 when an
+/// actor did not reply in time, which passes once the actor's queue drains.
+const RETRIED_REASON: &str = "HTTP 503 Service Unavailable";
+
+/// Wait before the first retry; it doubles for each further retry.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
+
 /// Opens sockets to one server, spreading them over the source addresses.
 pub struct Connector {
     server: SocketAddr,
@@ -25,6 +33,8 @@ pub struct Connector {
     ws_base: String,
     local_addrs: Vec<IpAddr>,
     timeout: Duration,
+    retries: u32,
+    retries_done: AtomicU64,
     config: WebSocketConfig,
 }
 
@@ -37,11 +47,17 @@ impl Connector {
     /// An invalid or non-http URL, a host that does not resolve, or source addresses of
     /// another IP family than the server.
     pub fn new(args: &CommonArgs, read_buffer_bytes: usize) -> anyhow::Result<Self> {
-        let url = reqwest::Url::parse(&args.url).with_context(|| format!("--url {} is not a valid URL", args.url))?;
+        let url = reqwest::Url::parse(&args.url)
+            .with_context(|| format!("--url {} is not a valid URL", args.url))?;
         if url.scheme() != "http" {
-            bail!("--url must start with http:// because the tool opens plain ws:// sockets; got {}", args.url);
+            bail!(
+                "--url must start with http:// because the tool opens plain ws:// sockets; got {}",
+                args.url
+            );
         }
-        let host = url.host_str().with_context(|| format!("--url {} has no host", args.url))?;
+        let host = url
+            .host_str()
+            .with_context(|| format!("--url {} has no host", args.url))?;
         let port = url.port_or_known_default().unwrap_or(80);
         let server = url
             .socket_addrs(|| Some(80))
@@ -49,7 +65,11 @@ impl Connector {
             .into_iter()
             .next()
             .with_context(|| format!("the host of --url {} resolved to no address", args.url))?;
-        if let Some(local) = args.local_addrs.iter().find(|local| local.is_ipv4() != server.is_ipv4()) {
+        if let Some(local) = args
+            .local_addrs
+            .iter()
+            .find(|local| local.is_ipv4() != server.is_ipv4())
+        {
             bail!("--local-addrs {local} is not of the same IP version as the server address {server}");
         }
         Ok(Self {
@@ -57,24 +77,59 @@ impl Connector {
             ws_base: format!("ws://{host}:{port}"),
             local_addrs: args.local_addrs.clone(),
             timeout: args.connect_timeout(),
+            retries: args.connect_retries,
+            retries_done: AtomicU64::new(0),
             config: WebSocketConfig::default().read_buffer_size(read_buffer_bytes),
         })
     }
 
     /// Opens `path_and_query` (for example `/ws/notification/?token=…`). `slot` picks the
     /// source address round-robin. `recv_buffer_bytes` sets SO_RCVBUF before connecting.
+    /// An HTTP 503 response is retried up to `--connect-retries` times with a doubling delay.
     ///
     /// # Errors
     /// A short reason, the same text for the same kind of failure so that failures can be
-    /// counted by reason: `HTTP 401`, `connect: Connection refused (os error 111)`, ….
-    pub async fn open(&self, path_and_query: &str, slot: usize, recv_buffer_bytes: Option<u32>) -> Result<Socket, String> {
-        match tokio::time::timeout(self.timeout, self.open_within_timeout(path_and_query, slot, recv_buffer_bytes)).await {
-            Ok(result) => result,
-            Err(_) => Err(format!("timed out after {} s", self.timeout.as_secs())),
+    /// counted by reason: `HTTP 401 Unauthorized`, `connect: Connection refused (os error 111)`, ….
+    pub async fn open(
+        &self,
+        path_and_query: &str,
+        slot: usize,
+        recv_buffer_bytes: Option<u32>,
+    ) -> Result<Socket, String> {
+        let mut delay = FIRST_RETRY_DELAY;
+        let mut attempt = 0;
+        loop {
+            let opened = tokio::time::timeout(
+                self.timeout,
+                self.open_once(path_and_query, slot, recv_buffer_bytes),
+            )
+            .await;
+            let reason = match opened {
+                Ok(Ok(socket)) => return Ok(socket),
+                Ok(Err(reason)) => reason,
+                Err(_) => format!("timed out after {} s", self.timeout.as_secs()),
+            };
+            if reason != RETRIED_REASON || attempt >= self.retries {
+                return Err(reason);
+            }
+            attempt += 1;
+            self.retries_done.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(delay).await;
+            delay *= 2;
         }
     }
 
-    async fn open_within_timeout(&self, path_and_query: &str, slot: usize, recv_buffer_bytes: Option<u32>) -> Result<Socket, String> {
+    /// Number of retries made so far by [`Connector::open`].
+    pub fn retries_done(&self) -> u64 {
+        self.retries_done.load(Ordering::Relaxed)
+    }
+
+    async fn open_once(
+        &self,
+        path_and_query: &str,
+        slot: usize,
+        recv_buffer_bytes: Option<u32>,
+    ) -> Result<Socket, String> {
         let socket = if self.server.is_ipv4() {
             TcpSocket::new_v4()
         } else {
@@ -97,12 +152,15 @@ impl Connector {
             .await
             .map_err(|error| format!("connect: {error}"))?;
         // Small frames must leave at once; Nagle's algorithm would add delay to latency.
-        stream.set_nodelay(true).map_err(|error| format!("TCP_NODELAY: {error}"))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|error| format!("TCP_NODELAY: {error}"))?;
 
         let url = format!("{}{path_and_query}", self.ws_base);
-        let (socket, _response) = tokio_tungstenite::client_async_with_config(url, stream, Some(self.config))
-            .await
-            .map_err(|error| describe_ws_error(&error))?;
+        let (socket, _response) =
+            tokio_tungstenite::client_async_with_config(url, stream, Some(self.config))
+                .await
+                .map_err(|error| describe_ws_error(&error))?;
         Ok(socket)
     }
 }
@@ -155,8 +213,14 @@ fn open_files_limit() -> Option<usize> {
 }
 
 fn parse_open_files_limit(limits: &str) -> Option<usize> {
-    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
-    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

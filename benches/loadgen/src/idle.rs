@@ -1,5 +1,5 @@
-//! `loadgen idle`: opens many notification sockets, keeps reading them so that the
-//! server's pings get their pongs, holds them open and reports what they cost the server.
+//! `loadgen idle`: opens many notification sockets, keeps them open and reads them so
+//! that the server's pings get their pongs, then reports what they cost the server.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,7 +15,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::connect::{check_open_files_limit, count, describe_close, describe_ws_error, Connector, Socket};
+use crate::connect::{
+    check_open_files_limit, count, describe_close, describe_ws_error, Connector, Socket,
+};
 use crate::report::{print_json_line, read_rss_kib, round3};
 use crate::signin::sign_in_all;
 use crate::CommonArgs;
@@ -45,7 +47,7 @@ pub struct IdleArgs {
     ready_file: Option<PathBuf>,
 }
 
-/// What the socket tasks count while they hold their sockets.
+/// Counters that the socket tasks update while their sockets are open.
 #[derive(Default)]
 struct HoldCounters {
     pings: AtomicU64,
@@ -56,12 +58,18 @@ struct HoldCounters {
 
 impl HoldCounters {
     fn record_close(&self, reason: String) {
-        let mut closes = self.unexpected_closes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut closes = self
+            .unexpected_closes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         count(&mut closes, reason);
     }
 
     fn closed_count(&self) -> u64 {
-        let closes = self.unexpected_closes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let closes = self
+            .unexpected_closes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         closes.values().sum()
     }
 }
@@ -75,6 +83,8 @@ struct IdleReport {
     sockets_open: usize,
     sockets_failed: usize,
     failure_reasons: BTreeMap<String, u64>,
+    /// Handshakes retried after HTTP 503.
+    open_retries: u64,
     open_secs: f64,
     opened_per_sec: f64,
     hold_secs: u64,
@@ -125,21 +135,34 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<()> {
     while let Some(result) = attempts.next().await {
         attempted += 1;
         match result {
-            Ok(socket) => tasks.push(tokio::spawn(hold_socket(socket, shutdown_signal.clone(), counters.clone()))),
+            Ok(socket) => tasks.push(tokio::spawn(hold_socket(
+                socket,
+                shutdown_signal.clone(),
+                counters.clone(),
+            ))),
             Err(reason) => count(&mut failures, reason),
         }
         if attempted % progress_step == 0 {
-            eprintln!("  {attempted}/{} attempted, {} open", args.sockets, tasks.len());
+            eprintln!(
+                "  {attempted}/{} attempted, {} open",
+                args.sockets,
+                tasks.len()
+            );
         }
     }
     drop(attempts);
     let open_elapsed = started.elapsed();
     let sockets_open = tasks.len();
-    eprintln!("{sockets_open} of {} sockets open after {:.1} s", args.sockets, open_elapsed.as_secs_f64());
+    eprintln!(
+        "{sockets_open} of {} sockets open after {:.1} s",
+        args.sockets,
+        open_elapsed.as_secs_f64()
+    );
 
     if let Some(path) = &args.ready_file {
         let content = serde_json::json!({ "sockets_open": sockets_open }).to_string();
-        std::fs::write(path, content).with_context(|| format!("failed to write --ready-file {}", path.display()))?;
+        std::fs::write(path, content)
+            .with_context(|| format!("failed to write --ready-file {}", path.display()))?;
     }
     let rss_after_open = server_pid.map(read_rss_kib).transpose()?;
 
@@ -157,12 +180,16 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<()> {
 
     let sockets_open_at_end = (sockets_open as u64).saturating_sub(closed_unexpectedly);
     let bytes_per_socket = match (rss_before, rss_end) {
-        (Some(before), Some(end)) if sockets_open_at_end > 0 => {
-            Some(round3((end as f64 - before as f64) * 1024.0 / sockets_open_at_end as f64))
-        }
+        (Some(before), Some(end)) if sockets_open_at_end > 0 => Some(round3(
+            (end as f64 - before as f64) * 1024.0 / sockets_open_at_end as f64,
+        )),
         _ => None,
     };
-    let close_reasons = counters.unexpected_closes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let close_reasons = counters
+        .unexpected_closes
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
     let report = IdleReport {
         scenario: "idle",
         users: users.len(),
@@ -171,6 +198,7 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<()> {
         sockets_open,
         sockets_failed: args.sockets - sockets_open,
         failure_reasons: failures,
+        open_retries: connector.retries_done(),
         open_secs: round3(open_elapsed.as_secs_f64()),
         opened_per_sec: round3(sockets_open as f64 / open_elapsed.as_secs_f64().max(1e-9)),
         hold_secs: args.hold_secs,
@@ -188,9 +216,13 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<()> {
     print_json_line(&report)
 }
 
-/// Reads the socket until shutdown (so that tungstenite answers the server's pings),
+/// Reads the socket until shutdown, so that tungstenite replies to the server's pings,
 /// then closes it and waits for the server to close the connection.
-async fn hold_socket(mut socket: Socket, mut shutdown: watch::Receiver<bool>, counters: Arc<HoldCounters>) {
+async fn hold_socket(
+    mut socket: Socket,
+    mut shutdown: watch::Receiver<bool>,
+    counters: Arc<HoldCounters>,
+) {
     loop {
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
@@ -237,10 +269,14 @@ fn print_summary(report: &IdleReport) {
     for (reason, count) in &report.failure_reasons {
         println!("    failed: {reason} ({count})");
     }
+    if report.open_retries > 0 {
+        println!("  retries after HTTP 503 {}", report.open_retries);
+    }
     println!(
         "  time to open           {:.2} s ({:.0} sockets/s)",
         report.open_secs, report.opened_per_sec
     );
+
     println!(
         "  held                   {} s, {} closed by the server or network during the run",
         report.hold_secs, report.closed_unexpectedly
@@ -252,9 +288,12 @@ fn print_summary(report: &IdleReport) {
         "  frames received        {} pings, {} other",
         report.pings_received, report.other_frames_received
     );
-    if let (Some(before), Some(after_open), Some(end)) =
-        (report.server_rss_before_kib, report.server_rss_after_open_kib, report.server_rss_end_of_hold_kib)
-    {
+
+    if let (Some(before), Some(after_open), Some(end)) = (
+        report.server_rss_before_kib,
+        report.server_rss_after_open_kib,
+        report.server_rss_end_of_hold_kib,
+    ) {
         println!("  server RSS             {before} KiB before, {after_open} KiB after opening, {end} KiB at the end of the hold");
     }
     if let Some(bytes) = report.server_bytes_per_socket {

@@ -1,6 +1,6 @@
 //! WebSocket load generator for the Career Nexus server.
 //!
-//! `idle` holds many notification sockets open and measures what they cost the server;
+//! `idle` keeps many notification sockets open and measures what they cost the server.
 //! `chat` drives chat rooms at a fixed message rate and measures delivery latency. Each
 //! prints a summary for people and, as its last line, one JSON object for scripts.
 
@@ -17,7 +17,11 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "loadgen", version, about = "WebSocket load generator for the Career Nexus server")]
+#[command(
+    name = "loadgen",
+    version,
+    about = "WebSocket load generator for the Career Nexus server"
+)]
 struct Cli {
     /// Tokio worker threads; 0 means one per CPU core.
     #[arg(long, default_value_t = 0, global = true)]
@@ -31,8 +35,8 @@ enum Command {
     /// Hold many idle notification sockets open and measure the server's memory per socket.
     ///
     /// One process here may open at most about 20,000 file descriptors (the hard limit
-    /// of `ulimit -n`), so more sockets need several client processes; `--ready-file`
-    /// helps a script tell when all of them are open.
+    /// of `ulimit -n`), so more sockets need several client processes. `--ready-file`
+    /// lets a script tell when all of them are open.
     Idle(idle::IdleArgs),
     /// Send chat messages between pairs of users at a fixed rate and measure latency.
     Chat(chat::ChatArgs),
@@ -67,6 +71,10 @@ pub struct CommonArgs {
     /// Time limit for one socket's TCP connect plus WebSocket handshake, in seconds.
     #[arg(long, default_value_t = 30)]
     pub connect_timeout_secs: u64,
+    /// Retries of a socket whose handshake got HTTP 503 (the server's actors were busy),
+    /// after 0.5 s, then 1 s, 2 s, …; the report counts them.
+    #[arg(long, default_value_t = 3)]
+    pub connect_retries: u32,
     /// Process id of the server; when given, its resident memory (VmRSS) is reported.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -75,9 +83,18 @@ pub struct CommonArgs {
 impl CommonArgs {
     fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.users > 0, "--users must be at least 1");
-        anyhow::ensure!(self.signin_concurrency > 0, "--signin-concurrency must be at least 1");
-        anyhow::ensure!(self.connect_concurrency > 0, "--connect-concurrency must be at least 1");
-        anyhow::ensure!(self.connect_timeout_secs > 0, "--connect-timeout-secs must be at least 1");
+        anyhow::ensure!(
+            self.signin_concurrency > 0,
+            "--signin-concurrency must be at least 1"
+        );
+        anyhow::ensure!(
+            self.connect_concurrency > 0,
+            "--connect-concurrency must be at least 1"
+        );
+        anyhow::ensure!(
+            self.connect_timeout_secs > 0,
+            "--connect-timeout-secs must be at least 1"
+        );
         Ok(())
     }
 
@@ -93,7 +110,9 @@ fn main() -> anyhow::Result<()> {
     if cli.threads > 0 {
         builder.worker_threads(cli.threads);
     }
-    let runtime = builder.build().context("failed to start the Tokio runtime")?;
+    let runtime = builder
+        .build()
+        .context("failed to start the Tokio runtime")?;
     runtime.block_on(async {
         match cli.command {
             Command::Idle(args) => idle::run(args).await,

@@ -16,7 +16,8 @@ pub const MAX_LATENCY_MICROS: u64 = 120_000_000;
 /// # Errors
 /// Never with these constant bounds; the `Result` comes from hdrhistogram.
 pub fn latency_histogram() -> anyhow::Result<Histogram<u64>> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3).context("failed to create a latency histogram")
+    Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3)
+        .context("failed to create a latency histogram")
 }
 
 /// Percentiles of one latency histogram, in milliseconds. They are `None` when
@@ -47,12 +48,13 @@ impl LatencySummary {
         }
     }
 
-    /// One line such as `p50 1.204 ms  p90 …  (12000 samples)`.
+    /// Formats the summary as one line such as `p50 1.204  p90 …  max 9.8 ms  (12000 samples)`.
     pub fn describe(&self) -> String {
         if self.count == 0 {
             return "no samples".to_owned();
         }
-        let show = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.3}"));
+        let show =
+            |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.3}"));
         format!(
             "p50 {}  p90 {}  p99 {}  p99.9 {}  max {} ms  ({} samples)",
             show(self.p50_ms),
@@ -76,13 +78,18 @@ pub fn round3(value: f64) -> f64 {
 /// When the process does not exist or its status has no VmRSS line.
 pub fn read_rss_kib(pid: u32) -> anyhow::Result<u64> {
     let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("failed to read {path}; is --server-pid {pid} running?"))?;
+    let status = std::fs::read_to_string(&path)
+        .with_context(|| format!("failed to read {path}; is --server-pid {pid} running?"))?;
     parse_vm_rss_kib(&status).with_context(|| format!("{path} has no VmRSS line"))
 }
 
 fn parse_vm_rss_kib(status: &str) -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    line.trim_start_matches("VmRSS:").split_whitespace().next()?.parse().ok()
+    line.trim_start_matches("VmRSS:")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Server memory over a run: samples taken once a second, in KiB.
@@ -156,7 +163,9 @@ mod tests {
     fn latency_summary_converts_to_ms() {
         let mut histogram = latency_histogram().expect("histogram bounds are valid");
         for micros in 1..=1000 {
-            histogram.record(micros * 10).expect("value is within bounds");
+            histogram
+                .record(micros * 10)
+                .expect("value is within bounds");
         }
         let summary = LatencySummary::from_histogram(&histogram);
         assert_eq!(summary.count, 1000);

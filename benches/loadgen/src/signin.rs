@@ -11,7 +11,6 @@ use crate::CommonArgs;
 /// One signed-in load user.
 #[derive(Debug, Clone)]
 pub struct SignedInUser {
-    pub email: String,
     pub user_id: i64,
     /// Access token for the `token` query parameter of the sockets.
     pub access: String,
@@ -39,16 +38,32 @@ pub async fn sign_in_all(args: &CommonArgs) -> anyhow::Result<Vec<SignedInUser>>
     eprintln!("signing in {} users at {endpoint}", args.users);
 
     let users = stream::iter(1..=args.users)
-        .map(|n| sign_in(&client, &endpoint, format!("{}{n}@example.com", args.prefix), &args.password))
+        .map(|n| {
+            sign_in(
+                &client,
+                &endpoint,
+                format!("{}{n}@example.com", args.prefix),
+                &args.password,
+            )
+        })
         .buffered(args.signin_concurrency)
         .try_collect::<Vec<_>>()
         .await?;
 
-    eprintln!("signed in {} users in {:.1} s", users.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "signed in {} users in {:.1} s",
+        users.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(users)
 }
 
-async fn sign_in(client: &reqwest::Client, endpoint: &str, email: String, password: &str) -> anyhow::Result<SignedInUser> {
+async fn sign_in(
+    client: &reqwest::Client,
+    endpoint: &str,
+    email: String,
+    password: &str,
+) -> anyhow::Result<SignedInUser> {
     let body = serde_json::json!({ "email": email, "password": password });
     let response = client
         .post(endpoint)
@@ -64,12 +79,10 @@ async fn sign_in(client: &reqwest::Client, endpoint: &str, email: String, passwo
              `careernexus fixtures load-users --count N --prefix P --password W` using the same prefix and password"
         );
     }
-    let reply: SignInResponse = response
-        .json()
-        .await
-        .with_context(|| format!("sign-in reply for {email} is not the expected JSON with access and user_id"))?;
+    let reply: SignInResponse = response.json().await.with_context(|| {
+        format!("sign-in reply for {email} is not the expected JSON with access and user_id")
+    })?;
     Ok(SignedInUser {
-        email,
         user_id: reply.user_id,
         access: reply.access,
     })
