@@ -546,6 +546,10 @@ async fn signout_and_deletion_close_sockets_with_4401() {
     );
     other_socket.send_json(&json!({"type": "ping"})).await;
     other_socket.next_of_type("pong").await;
+    let revoked = app
+        .try_ws(&format!("/ws/notification/?token={}", ada.access))
+        .await;
+    assert_eq!(revoked.err(), Some(401), "a signed-out token opens no socket");
 
     let email = unique_email("closing");
     let session = app.sign_up(&email, "Harbor#2026x", None).await;
@@ -563,6 +567,10 @@ async fn signout_and_deletion_close_sockets_with_4401() {
         doomed.expect_close(Duration::from_secs(5)).await,
         Some(4401)
     );
+    let deleted = app
+        .try_ws(&format!("/ws/notification/?token={}", session.access))
+        .await;
+    assert_eq!(deleted.err(), Some(401), "a deleted user's token opens no socket");
 }
 
 #[actix_rt::test]
