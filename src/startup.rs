@@ -244,6 +244,8 @@ fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::io::R
             .default_service(web::to(http::not_found))
     })
     .workers(workers)
+    // Chat frames are small and latency matters more than packet count.
+    .tcp_nodelay(true)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

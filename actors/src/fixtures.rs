@@ -13,13 +13,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::accounts::password;
-use crate::chat::documents::{ChatDoc, MessageDoc};
+use crate::chat::documents::{ActivityDoc, ChatDoc, MessageDoc};
 use crate::graph::{ConnectionDoc, ConnectionStatus, FollowDoc};
 use crate::ids::{ChatId, ConnectionId, MessageId, Sequence, UserId};
 use crate::profiles::EntryKind;
 use crate::store::{
-    Store, StoreError, CERTIFICATIONS, CHATS, CONNECTIONS, EDUCATIONS, EXPERIENCES, FOLLOWS,
-    MESSAGES, USERS,
+    Store, StoreError, CERTIFICATIONS, CHATS, CHAT_ACTIVITY, CONNECTIONS, EDUCATIONS, EXPERIENCES,
+    FOLLOWS, MESSAGES, USERS,
 };
 use crate::users::{CompanyDoc, ProfileFields, SettingsDoc, UserDoc, UserType};
 
@@ -155,9 +155,10 @@ pub async fn load_dir(
     .await?;
     insert_missing(store, FOLLOWS, follow_documents(&follows)?, &mut report).await?;
     progress("chats", 4, total);
-    let (chat_docs, message_docs) = chat_documents(&chats)?;
-    insert_missing(store, CHATS, chat_docs, &mut report).await?;
-    insert_missing(store, MESSAGES, message_docs, &mut report).await?;
+    let chat_fixtures = chat_documents(&chats)?;
+    insert_missing(store, CHATS, chat_fixtures.chats, &mut report).await?;
+    insert_missing(store, MESSAGES, chat_fixtures.messages, &mut report).await?;
+    insert_missing(store, CHAT_ACTIVITY, chat_fixtures.activity, &mut report).await?;
     progress("id counters", 5, total);
     raise_counters(store).await?;
     progress("done", total, total);
@@ -279,12 +280,11 @@ fn follow_documents(follows: &[FixtureFollow]) -> Result<Vec<bson::Document>, Fi
         .collect()
 }
 
-fn chat_documents(
-    chats: &[FixtureChat],
-) -> Result<(Vec<bson::Document>, Vec<bson::Document>), FixtureError> {
+fn chat_documents(chats: &[FixtureChat]) -> Result<ChatFixtures, FixtureError> {
     let now = Utc::now();
     let mut chat_docs = Vec::new();
     let mut message_docs = Vec::new();
+    let mut activity_docs = Vec::new();
     let mut next_message = 1;
     for (index, chat) in chats.iter().enumerate() {
         let id = ChatId(i64::try_from(index).unwrap_or(0) + 1);
@@ -311,21 +311,38 @@ fn chat_documents(
             message_docs.push(bson::to_document(&document).map_err(StoreError::from)?);
             last = Some(document);
         }
-        let created_at = now - Duration::days(30);
         let chat_doc = ChatDoc {
             id,
             pair: ChatDoc::pair_key(a, b),
             user_a: a,
             user_b: b,
-            created_at,
-            last_message_id: last.as_ref().map_or(MessageId(0), |m| m.id),
-            last_activity: last.as_ref().map_or(created_at, |m| m.created_at),
+            created_at: now - Duration::days(30),
             read_a: MessageId(0),
             read_b: MessageId(0),
         };
         chat_docs.push(bson::to_document(&chat_doc).map_err(StoreError::from)?);
+        if let Some(last) = last {
+            let marker = ActivityDoc {
+                key: ActivityDoc::key(id),
+                chat_id: id,
+                last_message_id: last.id,
+                last_activity: last.created_at,
+            };
+            activity_docs.push(bson::to_document(&marker).map_err(StoreError::from)?);
+        }
     }
-    Ok((chat_docs, message_docs))
+    Ok(ChatFixtures {
+        chats: chat_docs,
+        messages: message_docs,
+        activity: activity_docs,
+    })
+}
+
+/// Documents made from `chats.json`.
+struct ChatFixtures {
+    chats: Vec<bson::Document>,
+    messages: Vec<bson::Document>,
+    activity: Vec<bson::Document>,
 }
 
 /// Inserts the documents whose `_id` is not stored yet, in one unordered `insert_many`.
@@ -418,7 +435,8 @@ async fn raise_counters(store: &Store) -> Result<(), StoreError> {
 
 /// Creates `count` synthetic users `{prefix}{n}@example.com` (n from 1) for load tests,
 /// with `password` hashed once at bcrypt cost 4, and confirmed connections between
-/// users 2k-1 and 2k so that each can chat with its partner. Existing users are kept.
+/// users 2k-1 and 2k so that each can chat with its partner. Users and connections that
+/// exist already are kept; new ones are written with `insert_many` in chunks.
 ///
 /// # Errors
 /// A [`FixtureError`] when the database fails.
@@ -429,72 +447,133 @@ pub async fn seed_load_users(
     password_text: &str,
     progress: Progress<'_>,
 ) -> Result<(), FixtureError> {
+    const CHUNK: usize = 1000;
     // Cost 4 keeps 10,000 sign-ins of a benchmark cheap; these accounts are for load only.
     let password_hash = password::hash(password_text.to_owned(), 4).await?;
     let users = store.collection::<UserDoc>(USERS);
-    let mut ids = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-    for n in 1..=count {
-        let email = format!("{prefix}{n}@example.com");
-        let id = match users
-            .find_one(doc! { "email": &email })
-            .await
-            .map_err(StoreError::from)?
-        {
-            Some(user) => user.id,
-            None => {
-                let user = UserDoc {
-                    id: UserId(store.ids().next(Sequence::Users).await?),
-                    email,
-                    password_hash: password_hash.clone(),
-                    user_type: UserType::Learner,
-                    is_admin: false,
-                    industry: Some("technology".to_owned()),
-                    profile: ProfileFields {
-                        first_name: "Load".to_owned(),
-                        last_name: format!("User {n}"),
-                        timezone: "Africa/Lagos".to_owned(),
-                        ..ProfileFields::default()
-                    },
-                    settings: SettingsDoc::default(),
-                    company: None,
-                    profile_views: 0,
-                    created_at: Utc::now(),
-                    last_seen: None,
-                };
-                users.insert_one(&user).await.map_err(StoreError::from)?;
-                user.id
-            }
-        };
-        ids.push(id);
-        if n % 500 == 0 || n == count {
-            progress("users", n, count);
-        }
+    let pattern = bson::Regex {
+        pattern: format!("^{}[0-9]+@example\\.com$", regex::escape(prefix)),
+        options: String::new(),
+    };
+    let existing: HashMap<String, UserId> = users
+        .find(doc! { "email": pattern })
+        .await
+        .map_err(StoreError::from)?
+        .try_collect::<Vec<UserDoc>>()
+        .await
+        .map_err(StoreError::from)?
+        .into_iter()
+        .map(|user| (user.email, user.id))
+        .collect();
+
+    let emails: Vec<String> = (1..=count)
+        .map(|n| format!("{prefix}{n}@example.com"))
+        .collect();
+    let missing: Vec<(usize, &String)> = emails
+        .iter()
+        .enumerate()
+        .filter(|(_, email)| !existing.contains_key(*email))
+        .collect();
+    let mut new_ids = store
+        .ids()
+        .reserve_range(Sequence::Users, i64::try_from(missing.len()).unwrap_or(0))
+        .await?;
+    let mut ids: HashMap<&String, UserId> =
+        existing.iter().map(|(email, id)| (email, *id)).collect();
+    let mut documents = Vec::with_capacity(missing.len());
+    for (index, email) in missing {
+        let id = UserId(
+            new_ids
+                .next()
+                .ok_or(StoreError::Inconsistent("reserved too few user ids"))?,
+        );
+        ids.insert(email, id);
+        documents.push(load_user(id, email, index + 1, &password_hash));
     }
+    let mut written = 0;
+    for chunk in documents.chunks(CHUNK) {
+        users.insert_many(chunk).await.map_err(StoreError::from)?;
+        written += u64::try_from(chunk.len()).unwrap_or(0);
+        progress("users", written, count);
+    }
+    progress("users", count, count);
+
+    let ordered: Vec<UserId> = emails
+        .iter()
+        .filter_map(|email| ids.get(email).copied())
+        .collect();
     let connections = store.collection::<ConnectionDoc>(CONNECTIONS);
-    for (pair, chunk) in ids.chunks(2).enumerate() {
-        let [a, b] = chunk else { continue };
-        let exists = connections
-            .count_documents(doc! { "user": *a, "connection": *b })
+    let first = ordered.first().map_or(0, |id| id.0);
+    let connected: std::collections::HashSet<(UserId, UserId)> = connections
+        .find(doc! { "user": { "$gte": first } })
+        .await
+        .map_err(StoreError::from)?
+        .try_collect::<Vec<ConnectionDoc>>()
+        .await
+        .map_err(StoreError::from)?
+        .into_iter()
+        .map(|connection| (connection.user, connection.connection))
+        .collect();
+    let pairs: Vec<(UserId, UserId)> = ordered
+        .chunks(2)
+        .filter_map(|chunk| match chunk {
+            [a, b] if !connected.contains(&(*a, *b)) => Some((*a, *b)),
+            _ => None,
+        })
+        .collect();
+    let mut connection_ids = store
+        .ids()
+        .reserve_range(
+            Sequence::Connections,
+            i64::try_from(pairs.len()).unwrap_or(0),
+        )
+        .await?;
+    let mut new_connections = Vec::with_capacity(pairs.len());
+    for (a, b) in pairs {
+        new_connections.push(ConnectionDoc {
+            id: ConnectionId(
+                connection_ids
+                    .next()
+                    .ok_or(StoreError::Inconsistent("reserved too few connection ids"))?,
+            ),
+            user: a,
+            connection: b,
+            status: ConnectionStatus::Confirmed,
+            created_at: Utc::now(),
+        });
+    }
+    let total = u64::try_from(new_connections.len()).unwrap_or(0);
+    let mut written = 0;
+    for chunk in new_connections.chunks(CHUNK) {
+        connections
+            .insert_many(chunk)
             .await
             .map_err(StoreError::from)?;
-        if exists == 0 {
-            let connection = ConnectionDoc {
-                id: ConnectionId(store.ids().next(Sequence::Connections).await?),
-                user: *a,
-                connection: *b,
-                status: ConnectionStatus::Confirmed,
-                created_at: Utc::now(),
-            };
-            connections
-                .insert_one(&connection)
-                .await
-                .map_err(StoreError::from)?;
-        }
-        let done = u64::try_from(pair + 1).unwrap_or(0);
-        if done % 500 == 0 {
-            progress("connections", done, count / 2);
-        }
+        written += u64::try_from(chunk.len()).unwrap_or(0);
+        progress("connections", written, total);
     }
-    progress("connections", count / 2, count / 2);
+    progress("connections", total, total);
     Ok(())
+}
+
+fn load_user(id: UserId, email: &str, number: usize, password_hash: &str) -> UserDoc {
+    UserDoc {
+        id,
+        email: email.to_owned(),
+        password_hash: password_hash.to_owned(),
+        user_type: UserType::Learner,
+        is_admin: false,
+        industry: Some("technology".to_owned()),
+        profile: ProfileFields {
+            first_name: "Load".to_owned(),
+            last_name: format!("User {number}"),
+            timezone: "Africa/Lagos".to_owned(),
+            ..ProfileFields::default()
+        },
+        settings: SettingsDoc::default(),
+        company: None,
+        profile_views: 0,
+        created_at: Utc::now(),
+        last_seen: None,
+    }
 }

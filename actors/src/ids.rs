@@ -146,6 +146,19 @@ impl IdAllocator {
         Ok(id)
     }
 
+    /// Reserves `count` consecutive ids of `sequence` with one round trip, for bulk loads.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the counter cannot be advanced.
+    pub async fn reserve_range(
+        &self,
+        sequence: Sequence,
+        count: i64,
+    ) -> Result<std::ops::Range<i64>, StoreError> {
+        let end = self.reserve(sequence, count).await?;
+        Ok(end - count + 1..end + 1)
+    }
+
     /// Advances the counter by `size` and returns its new value, the last reserved id.
     async fn reserve(&self, sequence: Sequence, size: i64) -> Result<i64, StoreError> {
         let counter = self

@@ -26,6 +26,7 @@ pub const FOLLOWS: &str = "follows";
 pub const POSTS: &str = "posts";
 pub const CHATS: &str = "chats";
 pub const MESSAGES: &str = "messages";
+pub const CHAT_ACTIVITY: &str = "chat_activity";
 pub const NOTIFICATIONS: &str = "notifications";
 
 /// Failures of the storage layer. The driver's text is kept for the log only.
@@ -62,6 +63,25 @@ impl StoreError {
 }
 
 impl StoreError {
+    /// Whether the error is a write failure whose every cause is a duplicate key.
+    pub fn is_only_duplicate_keys(&self) -> bool {
+        let StoreError::Driver(error) = self else {
+            return false;
+        };
+        match error.kind.as_ref() {
+            mongodb::error::ErrorKind::Write(mongodb::error::WriteFailure::WriteError(e)) => {
+                e.code == 11000
+            }
+            mongodb::error::ErrorKind::InsertMany(e) => {
+                e.write_concern_error.is_none()
+                    && e.write_errors.as_ref().is_some_and(|errors| {
+                        !errors.is_empty() && errors.iter().all(|w| w.code == 11000)
+                    })
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the database could not be reached (as opposed to refusing a request).
     pub fn is_unavailable(&self) -> bool {
         let StoreError::Driver(error) = self else {
@@ -145,7 +165,7 @@ impl Store {
             (
                 SESSIONS,
                 vec![
-                    unique(doc! { "access_jti": 1 }),
+                    unique(doc! { "refresh_jti": 1 }),
                     plain(doc! { "user_id": 1 }),
                 ],
             ),

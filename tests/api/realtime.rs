@@ -549,7 +549,11 @@ async fn signout_and_deletion_close_sockets_with_4401() {
     let revoked = app
         .try_ws(&format!("/ws/notification/?token={}", ada.access))
         .await;
-    assert_eq!(revoked.err(), Some(401), "a signed-out token opens no socket");
+    assert_eq!(
+        revoked.err(),
+        Some(401),
+        "a signed-out token opens no socket"
+    );
 
     let email = unique_email("closing");
     let session = app.sign_up(&email, "Harbor#2026x", None).await;
@@ -570,7 +574,11 @@ async fn signout_and_deletion_close_sockets_with_4401() {
     let deleted = app
         .try_ws(&format!("/ws/notification/?token={}", session.access))
         .await;
-    assert_eq!(deleted.err(), Some(401), "a deleted user's token opens no socket");
+    assert_eq!(
+        deleted.err(),
+        Some(401),
+        "a deleted user's token opens no socket"
+    );
 }
 
 #[actix_rt::test]

@@ -48,7 +48,7 @@ impl Authenticator {
         let session = self
             .store
             .collection::<SessionDoc>(SESSIONS)
-            .find_one(doc! { "access_jti": &claims.jti })
+            .find_one(doc! { "_id": &claims.jti })
             .await
             .map_err(StoreError::from)?;
         match session {

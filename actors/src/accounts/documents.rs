@@ -6,13 +6,16 @@ use serde::{Deserialize, Serialize};
 use crate::ids::UserId;
 use crate::users::optional_datetime;
 
-/// One sign-in: the pair of tokens issued together. The id is the refresh token's `jti`.
-/// Signing out sets `revoked_at`, which makes both tokens of the pair unusable.
+/// One sign-in: the pair of tokens issued together. Signing out sets `revoked_at`, which
+/// makes both tokens of the pair unusable. The `_id` is the access token's `jti`, the key
+/// every authenticated request looks up; FerretDB 1.24 reads a string `_id` from its
+/// primary key and scans the collection for any other filter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionDoc {
     #[serde(rename = "_id")]
-    pub refresh_jti: String,
     pub access_jti: String,
+    /// Names the sign-in in sign-out requests and in the socket registry.
+    pub refresh_jti: String,
     pub user_id: UserId,
     #[serde(with = "bson::serde_helpers::chrono_datetime_as_bson_datetime")]
     pub created_at: DateTime<Utc>,

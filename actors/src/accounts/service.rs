@@ -235,7 +235,7 @@ impl AccountsService {
             .store
             .collection::<SessionDoc>(SESSIONS)
             .update_one(
-                doc! { "_id": &claims.jti, "revoked_at": null },
+                doc! { "refresh_jti": &claims.jti, "revoked_at": null },
                 doc! { "$set": { "revoked_at": bson::DateTime::now() } },
             )
             .await

@@ -16,12 +16,6 @@ pub struct ChatDoc {
     pub user_b: UserId,
     #[serde(with = "bson::serde_helpers::chrono_datetime_as_bson_datetime")]
     pub created_at: DateTime<Utc>,
-    /// Id of the newest stored message, 0 while the room is empty.
-    #[serde(default)]
-    pub last_message_id: MessageId,
-    /// Time of the newest message, or creation while the room is empty.
-    #[serde(with = "bson::serde_helpers::chrono_datetime_as_bson_datetime")]
-    pub last_activity: DateTime<Utc>,
     /// Highest message id `user_a` has marked read.
     #[serde(default)]
     pub read_a: MessageId,
@@ -77,4 +71,25 @@ pub struct MessageDoc {
     pub text: String,
     #[serde(with = "bson::serde_helpers::chrono_datetime_as_bson_datetime")]
     pub created_at: DateTime<Utc>,
+}
+
+/// The newest message of a room, written after each stored batch. Kept apart from the
+/// room with a string `_id` (the room id in decimal) because FerretDB 1.24 answers an
+/// equality on a string `_id` from its primary key and scans the collection for any
+/// other filter, and this document is written on the hot path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivityDoc {
+    #[serde(rename = "_id")]
+    pub key: String,
+    pub chat_id: ChatId,
+    pub last_message_id: MessageId,
+    #[serde(with = "bson::serde_helpers::chrono_datetime_as_bson_datetime")]
+    pub last_activity: DateTime<Utc>,
+}
+
+impl ActivityDoc {
+    /// The `_id` of a room's activity document.
+    pub fn key(chat_id: ChatId) -> String {
+        chat_id.0.to_string()
+    }
 }

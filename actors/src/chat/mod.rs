@@ -13,7 +13,7 @@ use bytestring::ByteString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use service::{partners_of, ChatService};
+pub use service::{partners_of_many, ChatService};
 
 use crate::actor_util::DOMAIN_MAILBOX_CAPACITY;
 use crate::config::RealtimeConfig;

@@ -7,13 +7,15 @@ use bson::doc;
 use chrono::Utc;
 use futures_util::TryStreamExt;
 
-use super::documents::{ChatDoc, MessageDoc};
+use std::sync::Mutex;
+
+use super::documents::{ActivityDoc, ChatDoc, MessageDoc};
 use super::*;
 use crate::graph::are_connected;
 use crate::ids::Sequence;
 use crate::realtime::frames::{encode, ServerFrame};
 use crate::realtime::presence::{GetPresence, PresenceView};
-use crate::store::{CHATS, MESSAGES};
+use crate::store::{CHATS, CHAT_ACTIVITY, MESSAGES};
 use crate::users::{find_user, find_users, format_timestamp, summaries};
 
 /// Shared state of the chat actor.
@@ -23,6 +25,9 @@ pub struct ChatService {
     config: RealtimeConfig,
     presence: Addr<Presence>,
     partners_added: Recipient<ChatPartnersAdded>,
+    /// Room ids by pair key. Rooms are never deleted, so an entry never goes stale; it
+    /// saves a scan of the rooms on FerretDB each time a chat socket opens.
+    room_ids: Mutex<HashMap<String, ChatId>>,
 }
 
 impl ChatService {
@@ -39,6 +44,7 @@ impl ChatService {
             config,
             presence,
             partners_added,
+            room_ids: Mutex::new(HashMap::new()),
         }
     }
 
@@ -47,7 +53,6 @@ impl ChatService {
             .store
             .collection::<ChatDoc>(CHATS)
             .find(doc! { "$or": [{ "user_a": request.user }, { "user_b": request.user }] })
-            .sort(doc! { "last_activity": -1, "_id": -1 })
             .await
             .map_err(StoreError::from)?
             .try_collect()
@@ -111,7 +116,10 @@ impl ChatService {
     }
 
     pub async fn initiate_chat(&self, request: InitiateChat) -> Result<ChatRoomView, ChatError> {
-        let chat = self.room_for(request.user, request.other).await?;
+        self.check_pair(request.user, request.other).await?;
+        let chat = self
+            .find_or_create_room(request.user, request.other)
+            .await?;
         let mut views = self.room_views(request.user, vec![chat]).await?;
         views.pop().ok_or(ChatError::Store(StoreError::Inconsistent(
             "room view missing",
@@ -119,23 +127,53 @@ impl ChatService {
     }
 
     pub async fn open_chat(&self, request: OpenChat) -> Result<OpenedChat, ChatError> {
-        let chat = self.room_for(request.user, request.other).await?;
-        let me = find_user(&self.store, request.user)
-            .await?
+        if request.user == request.other {
+            return Err(ChatError::SelfChat);
+        }
+        // One query reads both users: the caller's name and email, and whether the
+        // other exists.
+        let users = find_users(&self.store, &[request.user, request.other]).await?;
+        let me = users
+            .get(&request.user)
             .ok_or(ChatError::UserNotFound(request.user))?;
+        if !users.contains_key(&request.other) {
+            return Err(ChatError::UserNotFound(request.other));
+        }
+        // NOTE: the connection is checked when a socket opens; a connection removed later
+        // does not close sockets that are already open.
+        if !are_connected(&self.store, request.user, request.other).await? {
+            return Err(ChatError::NotConnected);
+        }
+        let pair = ChatDoc::pair_key(request.user, request.other);
+        let cached = self.cached_room(&pair);
+        let chat_id = match cached {
+            Some(id) => id,
+            None => {
+                self.find_or_create_room(request.user, request.other)
+                    .await?
+                    .id
+            }
+        };
         Ok(OpenedChat {
-            chat_id: chat.id,
+            chat_id,
             other: request.other,
             display_name: me.display_name(),
-            email: me.email,
+            email: me.email.clone(),
         })
     }
 
     pub async fn mark_read(&self, request: MarkRead) -> Result<MessageId, ChatError> {
         let chat = self.member_chat(request.chat_id, request.reader).await?;
         let field = chat.read_field(request.reader);
-        // Only ids that exist move the marker, and never backwards.
-        let target = request.message_id.min(chat.last_message_id);
+        // Only ids that exist move the marker, and never backwards. The room's marker is
+        // written before a message is sent to anyone, so it covers every message a
+        // client can have seen.
+        let newest = self
+            .activity(&[chat.id])
+            .await?
+            .get(&chat.id)
+            .map_or(MessageId(0), |activity| activity.last_message_id);
+        let target = request.message_id.min(newest);
         if target > chat.read_by(request.reader) {
             self.store
                 .collection::<ChatDoc>(CHATS)
@@ -196,9 +234,9 @@ impl ChatService {
         })
     }
 
-    /// The room of two users, created on first use, after the rules: not oneself, the
-    /// other user exists, the two are connected.
-    async fn room_for(&self, user: UserId, other: UserId) -> Result<ChatDoc, ChatError> {
+    /// Checks the rules for a room between two users: not oneself, the other user
+    /// exists, the two are connected.
+    async fn check_pair(&self, user: UserId, other: UserId) -> Result<(), ChatError> {
         if user == other {
             return Err(ChatError::SelfChat);
         }
@@ -208,6 +246,26 @@ impl ChatService {
         if !are_connected(&self.store, user, other).await? {
             return Err(ChatError::NotConnected);
         }
+        Ok(())
+    }
+
+    fn cached_room(&self, pair: &str) -> Option<ChatId> {
+        self.room_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(pair)
+            .copied()
+    }
+
+    fn remember_room(&self, chat: &ChatDoc) {
+        self.room_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(chat.pair.clone(), chat.id);
+    }
+
+    /// The room of two users, created on first use. Callers check the rules first.
+    async fn find_or_create_room(&self, user: UserId, other: UserId) -> Result<ChatDoc, ChatError> {
         let chats = self.store.collection::<ChatDoc>(CHATS);
         let pair = ChatDoc::pair_key(user, other);
         if let Some(chat) = chats
@@ -215,17 +273,15 @@ impl ChatService {
             .await
             .map_err(StoreError::from)?
         {
+            self.remember_room(&chat);
             return Ok(chat);
         }
-        let now = Utc::now();
         let chat = ChatDoc {
             id: ChatId(self.store.ids().next(Sequence::Chats).await?),
             pair: pair.clone(),
             user_a: user.min(other),
             user_b: user.max(other),
-            created_at: now,
-            last_message_id: MessageId(0),
-            last_activity: now,
+            created_at: Utc::now(),
             read_a: MessageId(0),
             read_b: MessageId(0),
         };
@@ -247,6 +303,7 @@ impl ChatService {
                         chat.id
                     );
                 }
+                self.remember_room(&chat);
                 Ok(chat)
             }
             Err(error) => {
@@ -255,15 +312,39 @@ impl ChatService {
                     return Err(error.into());
                 }
                 // A concurrent request created the room first; its id wins.
-                chats
+                let chat = chats
                     .find_one(doc! { "pair": &pair })
                     .await
                     .map_err(StoreError::from)?
                     .ok_or(ChatError::Store(StoreError::Inconsistent(
                         "chat vanished after duplicate key",
-                    )))
+                    )))?;
+                self.remember_room(&chat);
+                Ok(chat)
             }
         }
+    }
+
+    /// The newest-message markers of `rooms`; rooms without messages are absent.
+    async fn activity(&self, rooms: &[ChatId]) -> Result<HashMap<ChatId, ActivityDoc>, ChatError> {
+        let keys: Vec<String> = rooms.iter().map(|id| ActivityDoc::key(*id)).collect();
+        let filter = match keys.as_slice() {
+            [key] => doc! { "_id": key },
+            _ => doc! { "_id": { "$in": keys } },
+        };
+        let markers: Vec<ActivityDoc> = self
+            .store
+            .collection::<ActivityDoc>(CHAT_ACTIVITY)
+            .find(filter)
+            .await
+            .map_err(StoreError::from)?
+            .try_collect()
+            .await
+            .map_err(StoreError::from)?;
+        Ok(markers
+            .into_iter()
+            .map(|marker| (marker.chat_id, marker))
+            .collect())
     }
 
     /// The room `chat_id` if `user` is one of its two participants.
@@ -290,10 +371,11 @@ impl ChatService {
         let others: Vec<UserId> = chats.iter().map(|chat| chat.other(user)).collect();
         let people = summaries(&self.store, &self.defaults, &others).await?;
         let presence = self.presence_of(&others).await;
-        let last_ids: Vec<i64> = chats
-            .iter()
-            .map(|chat| chat.last_message_id.0)
-            .filter(|id| *id > 0)
+        let room_ids: Vec<ChatId> = chats.iter().map(|chat| chat.id).collect();
+        let activity = self.activity(&room_ids).await?;
+        let last_ids: Vec<i64> = activity
+            .values()
+            .map(|marker| marker.last_message_id.0)
             .collect();
         let last_messages: HashMap<MessageId, MessageDoc> = if last_ids.is_empty() {
             HashMap::new()
@@ -310,9 +392,9 @@ impl ChatService {
                 .map(|message| (message.id, message))
                 .collect()
         };
-        let unread = self.unread_counts(user, &chats).await?;
+        let unread = self.unread_counts(user, &chats, &activity).await?;
 
-        Ok(chats
+        let mut views: Vec<(chrono::DateTime<Utc>, ChatRoomView)> = chats
             .iter()
             .map(|chat| {
                 let other = chat.other(user);
@@ -320,7 +402,16 @@ impl ChatService {
                     .get(&other)
                     .map(|view| (view.online, view.last_seen.map(format_timestamp)))
                     .unwrap_or((false, None));
-                ChatRoomView {
+                let marker = activity.get(&chat.id);
+                let last_message = marker
+                    .and_then(|marker| last_messages.get(&marker.last_message_id))
+                    .map(|message| LastMessageView {
+                        message_id: message.id,
+                        user_id: message.sender,
+                        message: message.text.clone(),
+                        timestamp: format_timestamp(message.created_at),
+                    });
+                let view = ChatRoomView {
                     contributor: ContributorView {
                         user: people
                             .get(&other)
@@ -330,18 +421,16 @@ impl ChatService {
                         last_seen,
                     },
                     chat_id: chat.id,
-                    last_message: last_messages.get(&chat.last_message_id).map(|message| {
-                        LastMessageView {
-                            message_id: message.id,
-                            user_id: message.sender,
-                            message: message.text.clone(),
-                            timestamp: format_timestamp(message.created_at),
-                        }
-                    }),
+                    last_message,
                     unread_count: unread.get(&chat.id).copied().unwrap_or(0),
-                }
+                };
+                let active_at = marker.map_or(chat.created_at, |marker| marker.last_activity);
+                (active_at, view)
             })
-            .collect())
+            .collect();
+        views
+            .sort_by(|(a_time, a), (b_time, b)| b_time.cmp(a_time).then(b.chat_id.cmp(&a.chat_id)));
+        Ok(views.into_iter().map(|(_, view)| view).collect())
     }
 
     /// Presence of `users`; empty when the presence actor does not answer, because a
@@ -372,10 +461,15 @@ impl ChatService {
         &self,
         user: UserId,
         chats: &[ChatDoc],
+        activity: &HashMap<ChatId, ActivityDoc>,
     ) -> Result<HashMap<ChatId, u64>, ChatError> {
         let branches: Vec<bson::Document> = chats
             .iter()
-            .filter(|chat| chat.last_message_id > chat.read_by(user))
+            .filter(|chat| {
+                activity
+                    .get(&chat.id)
+                    .is_some_and(|marker| marker.last_message_id > chat.read_by(user))
+            })
             .map(|chat| doc! { "chat_id": chat.id, "_id": { "$gt": chat.read_by(user).0 } })
             .collect();
         if branches.is_empty() {
@@ -411,16 +505,32 @@ fn read_int(row: &bson::Document, key: &str) -> Option<i64> {
         .ok()
 }
 
-/// The users `user` shares a chat room with.
+/// The users each of `users` shares a chat room with, from one query.
 ///
 /// # Errors
 /// A [`StoreError`] when the query fails.
-pub async fn partners_of(store: &Store, user: UserId) -> Result<Vec<UserId>, StoreError> {
+pub async fn partners_of_many(
+    store: &Store,
+    users: &[UserId],
+) -> Result<HashMap<UserId, Vec<UserId>>, StoreError> {
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<i64> = users.iter().map(|id| id.0).collect();
     let chats: Vec<ChatDoc> = store
         .collection::<ChatDoc>(CHATS)
-        .find(doc! { "$or": [{ "user_a": user }, { "user_b": user }] })
+        .find(doc! { "$or": [{ "user_a": { "$in": &ids } }, { "user_b": { "$in": &ids } }] })
         .await?
         .try_collect()
         .await?;
-    Ok(chats.iter().map(|chat| chat.other(user)).collect())
+    let wanted: std::collections::HashSet<UserId> = users.iter().copied().collect();
+    let mut partners: HashMap<UserId, Vec<UserId>> = HashMap::new();
+    for chat in chats {
+        for (user, partner) in [(chat.user_a, chat.user_b), (chat.user_b, chat.user_a)] {
+            if wanted.contains(&user) {
+                partners.entry(user).or_default().push(partner);
+            }
+        }
+    }
+    Ok(partners)
 }

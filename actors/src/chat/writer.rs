@@ -16,13 +16,16 @@ use bson::doc;
 use chrono::Utc;
 use tokio::sync::oneshot;
 
-use super::documents::MessageDoc;
+use super::documents::{ActivityDoc, MessageDoc};
 use super::ChatError;
 use crate::config::RealtimeConfig;
 use crate::ids::{ChatId, MessageId, Sequence, UserId};
 use crate::realtime::frames::{encode, ServerFrame};
 use crate::realtime::registry::{ChatBatchStored, ChatRegistry, StoredChatFrame};
-use crate::store::{Store, StoreError, CHATS, MESSAGES};
+use crate::store::{Store, StoreError, CHAT_ACTIVITY, MESSAGES};
+
+/// Statements per `update` command when the room markers move.
+const ACTIVITY_STATEMENTS_PER_COMMAND: usize = 32;
 use crate::users::format_timestamp;
 
 /// A chat message from a socket, to be stored and then delivered to the room. Replies
@@ -204,11 +207,24 @@ async fn store_batch(store: Store, registry: Addr<ChatRegistry>, batch: Vec<Pend
 }
 
 async fn insert_and_mark(store: &Store, documents: &[MessageDoc]) -> Result<(), StoreError> {
-    store
+    let inserted = store
         .collection::<MessageDoc>(MESSAGES)
         .insert_many(documents)
         .ordered(true)
-        .await?;
+        .await;
+    if let Err(error) = inserted {
+        // The driver retries an insert whose answer was lost; a retry then finds the
+        // documents of the first attempt. Ids are never handed out twice, so a duplicate
+        // key here means the message is stored.
+        let error = StoreError::from(error);
+        if !error.is_only_duplicate_keys() {
+            return Err(error);
+        }
+        log::warn!(
+            "chat batch was stored by an earlier attempt count={}",
+            documents.len()
+        );
+    }
     // The newest message of each room in this batch becomes its last message. Batches
     // are stored one at a time with growing ids, so no newer marker can be overwritten.
     let mut newest: BTreeMap<ChatId, &MessageDoc> = BTreeMap::new();
@@ -219,20 +235,33 @@ async fn insert_and_mark(store: &Store, documents: &[MessageDoc]) -> Result<(), 
         .values()
         .map(|document| {
             doc! {
-                "q": { "_id": document.chat_id },
+                "q": { "_id": ActivityDoc::key(document.chat_id) },
                 "u": { "$set": {
+                    "chat_id": document.chat_id,
                     "last_message_id": document.id,
                     "last_activity": bson::DateTime::from_chrono(document.created_at),
                 } },
+                "upsert": true,
             }
         })
         .collect();
-    // One `update` command with many statements: a single round trip on MongoDB and
-    // FerretDB alike.
-    store
-        .database()
-        .run_command(doc! { "update": CHATS, "updates": updates, "ordered": false })
-        .await?;
+    // One `update` command carries many statements, so a batch costs a few round trips.
+    // NOTE: FerretDB 1.24 holds one of its 100 SQLite connections per statement until the
+    // command ends, and hangs when a command has about 100 statements; hence the chunks.
+    for chunk in updates.chunks(ACTIVITY_STATEMENTS_PER_COMMAND) {
+        let reply = store
+            .database()
+            .run_command(
+                doc! { "update": CHAT_ACTIVITY, "updates": chunk.to_vec(), "ordered": false },
+            )
+            .await?;
+        if reply.contains_key("writeErrors") {
+            log::error!("room markers not moved: {:?}", reply.get("writeErrors"));
+            return Err(StoreError::Inconsistent(
+                "room markers could not be written",
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! frame on their notification sockets, and going offline stores `last_seen`.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use actix::prelude::*;
 use bson::doc;
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::frames::{encode, ServerFrame};
 use super::registry::{AttachRegistry, DeliverToUsers, UserChannel};
-use crate::chat::partners_of;
+use crate::chat::partners_of_many;
 use crate::ids::UserId;
 use crate::store::{Store, StoreError, USERS};
 use crate::users::{find_users, format_timestamp};
@@ -57,7 +58,17 @@ pub struct Presence {
     online: HashSet<UserId>,
     /// Chat partners of online users, loaded when they come online.
     partners: HashMap<UserId, Vec<UserId>>,
+    /// Users whose partners are to be loaded, with the time they went offline if they
+    /// already did.
+    pending_lookups: HashMap<UserId, Option<DateTime<Utc>>>,
+    /// Users whose `last_seen` is to be stored.
+    pending_last_seen: Vec<UserId>,
+    flush_scheduled: bool,
 }
+
+/// How long presence changes are gathered before their database work is done in one
+/// query; bursts of connections then cost one query per batch instead of one per user.
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
 
 impl Presence {
     pub fn new(store: Store) -> Self {
@@ -66,6 +77,9 @@ impl Presence {
             registry: None,
             online: HashSet::new(),
             partners: HashMap::new(),
+            pending_lookups: HashMap::new(),
+            pending_last_seen: Vec::new(),
+            flush_scheduled: false,
         }
     }
 
@@ -100,52 +114,81 @@ impl Presence {
 
     fn went_online(&mut self, user_id: UserId, ctx: &mut Context<Self>) {
         self.online.insert(user_id);
-        let store = self.store.clone();
-        let lookup = async move { partners_of(&store, user_id).await };
-        ctx.spawn(
-            actix::fut::wrap_future(lookup).map(move |result, actor: &mut Self, _| match result {
-                Ok(partners) => {
-                    if actor.online.contains(&user_id) {
-                        actor.partners.insert(user_id, partners.clone());
-                        actor.announce(user_id, true, None, partners);
-                    }
-                }
-                Err(error) => {
-                    log::error!("could not load chat partners user_id={user_id}: {error}")
-                }
-            }),
-        );
+        self.pending_lookups.insert(user_id, None);
+        self.schedule_flush(ctx);
     }
 
     fn went_offline(&mut self, user_id: UserId, ctx: &mut Context<Self>) {
         self.online.remove(&user_id);
         let now = Utc::now();
-        let cached = self.partners.remove(&user_id);
-        let store = self.store.clone();
-        let work = async move {
-            store
-                .collection::<bson::Document>(USERS)
-                .update_one(
-                    doc! { "_id": user_id },
-                    doc! { "$set": { "last_seen": bson::DateTime::from_chrono(now) } },
-                )
-                .await
-                .map_err(StoreError::from)?;
-            match cached {
-                Some(partners) => Ok(partners),
-                None => partners_of(&store, user_id).await,
+        self.pending_last_seen.push(user_id);
+        match self.partners.remove(&user_id) {
+            Some(partners) => self.announce(user_id, false, Some(now), partners),
+            // The partners were not loaded yet; announce once they are.
+            None => {
+                self.pending_lookups.insert(user_id, Some(now));
             }
+        }
+        self.schedule_flush(ctx);
+    }
+
+    fn schedule_flush(&mut self, ctx: &mut Context<Self>) {
+        if !self.flush_scheduled {
+            self.flush_scheduled = true;
+            ctx.run_later(BATCH_WINDOW, |presence, ctx| {
+                presence.flush_scheduled = false;
+                presence.flush(ctx);
+            });
+        }
+    }
+
+    /// Loads the partners of the waiting users and stores `last_seen` of those who left,
+    /// one query each, then announces.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        let lookups: HashMap<UserId, Option<DateTime<Utc>>> =
+            std::mem::take(&mut self.pending_lookups);
+        let departed: Vec<UserId> = std::mem::take(&mut self.pending_last_seen);
+        let store = self.store.clone();
+        let users: Vec<UserId> = lookups.keys().copied().collect();
+        let now = Utc::now();
+        let work = async move {
+            if !departed.is_empty() {
+                let ids: Vec<i64> = departed.iter().map(|id| id.0).collect();
+                store
+                    .collection::<bson::Document>(USERS)
+                    .update_many(
+                        doc! { "_id": { "$in": ids } },
+                        doc! { "$set": { "last_seen": bson::DateTime::from_chrono(now) } },
+                    )
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            partners_of_many(&store, &users).await
         };
-        ctx.spawn(actix::fut::wrap_future(work).map(
-            move |result, actor: &mut Self, _| match result {
-                Ok(partners) => {
-                    if !actor.online.contains(&user_id) {
-                        actor.announce(user_id, false, Some(now), partners);
+        ctx.spawn(
+            actix::fut::wrap_future(work).map(move |result, presence: &mut Self, _| {
+                let mut partners = match result {
+                    Ok(partners) => partners,
+                    Err(error) => {
+                        log::error!("presence batch failed users={}: {error}", lookups.len());
+                        return;
+                    }
+                };
+                for (user_id, left_at) in lookups {
+                    let list = partners.remove(&user_id).unwrap_or_default();
+                    match left_at {
+                        Some(left_at) if !presence.online.contains(&user_id) => {
+                            presence.announce(user_id, false, Some(left_at), list);
+                        }
+                        _ if presence.online.contains(&user_id) => {
+                            presence.partners.insert(user_id, list.clone());
+                            presence.announce(user_id, true, None, list);
+                        }
+                        _ => {}
                     }
                 }
-                Err(error) => log::error!("could not record last_seen user_id={user_id}: {error}"),
-            },
-        ));
+            }),
+        );
     }
 }
 
