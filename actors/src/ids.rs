@@ -146,6 +146,15 @@ impl IdAllocator {
         Ok(id)
     }
 
+    /// The highest id of `sequence` this process has handed out, 0 if none yet.
+    pub async fn issued_max(&self, sequence: Sequence) -> i64 {
+        self.blocks
+            .lock()
+            .await
+            .get(&sequence)
+            .map_or(0, |block| block.next - 1)
+    }
+
     /// Reserves `count` consecutive ids of `sequence` with one round trip, for bulk loads.
     ///
     /// # Errors

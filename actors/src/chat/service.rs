@@ -165,15 +165,16 @@ impl ChatService {
     pub async fn mark_read(&self, request: MarkRead) -> Result<MessageId, ChatError> {
         let chat = self.member_chat(request.chat_id, request.reader).await?;
         let field = chat.read_field(request.reader);
-        // Only ids that exist move the marker, and never backwards. The room's marker is
-        // written before a message is sent to anyone, so it covers every message a
-        // client can have seen.
-        let newest = self
+        // Only ids that were handed out move the marker, and it never moves backwards.
+        // The newest id is the larger of what this process handed out and the room's
+        // stored marker, which covers messages from before a restart.
+        let stored = self
             .activity(&[chat.id])
             .await?
             .get(&chat.id)
-            .map_or(MessageId(0), |activity| activity.last_message_id);
-        let target = request.message_id.min(newest);
+            .map_or(0, |activity| activity.last_message_id.0);
+        let issued = self.store.ids().issued_max(Sequence::Messages).await;
+        let target = request.message_id.min(MessageId(stored.max(issued)));
         if target > chat.read_by(request.reader) {
             self.store
                 .collection::<ChatDoc>(CHATS)
@@ -392,7 +393,7 @@ impl ChatService {
                 .map(|message| (message.id, message))
                 .collect()
         };
-        let unread = self.unread_counts(user, &chats, &activity).await?;
+        let unread = self.unread_counts(user, &chats).await?;
 
         let mut views: Vec<(chrono::DateTime<Utc>, ChatRoomView)> = chats
             .iter()
@@ -461,15 +462,10 @@ impl ChatService {
         &self,
         user: UserId,
         chats: &[ChatDoc],
-        activity: &HashMap<ChatId, ActivityDoc>,
     ) -> Result<HashMap<ChatId, u64>, ChatError> {
+        // Every room is counted: the stored markers may lag behind the newest messages.
         let branches: Vec<bson::Document> = chats
             .iter()
-            .filter(|chat| {
-                activity
-                    .get(&chat.id)
-                    .is_some_and(|marker| marker.last_message_id > chat.read_by(user))
-            })
             .map(|chat| doc! { "chat_id": chat.id, "_id": { "$gt": chat.read_by(user).0 } })
             .collect();
         if branches.is_empty() {

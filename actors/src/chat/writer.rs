@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use bson::doc;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use super::documents::{ActivityDoc, MessageDoc};
@@ -25,7 +25,7 @@ use crate::realtime::registry::{ChatBatchStored, ChatRegistry, StoredChatFrame};
 use crate::store::{Store, StoreError, CHAT_ACTIVITY, MESSAGES};
 
 /// Statements per `update` command when the room markers move.
-const ACTIVITY_STATEMENTS_PER_COMMAND: usize = 32;
+const MARKER_STATEMENTS_PER_COMMAND: usize = 32;
 use crate::users::format_timestamp;
 
 /// A chat message from a socket, to be stored and then delivered to the room. Replies
@@ -56,7 +56,23 @@ pub struct ChatWriter {
     queue: Vec<Pending>,
     flushing: bool,
     timer: Option<SpawnHandle>,
+    /// Newest stored message per room whose marker is not written yet.
+    markers: BTreeMap<ChatId, Marker>,
+    /// Whether a marker write is scheduled or under way.
+    markers_busy: bool,
 }
+
+/// The newest message of a room, for its activity document.
+#[derive(Debug, Clone, Copy)]
+struct Marker {
+    message_id: MessageId,
+    at: DateTime<Utc>,
+}
+
+/// How often room markers are written. They are written apart from the messages, at most
+/// this often and once per room, so that a burst of messages costs one marker write per
+/// room; the room list may show a last message this much older than the newest.
+const MARKER_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 
 impl ChatWriter {
     pub fn new(store: Store, registry: Addr<ChatRegistry>, config: &RealtimeConfig) -> Self {
@@ -69,6 +85,8 @@ impl ChatWriter {
             queue: Vec::new(),
             flushing: false,
             timer: None,
+            markers: BTreeMap::new(),
+            markers_busy: false,
         }
     }
 
@@ -87,12 +105,42 @@ impl ChatWriter {
         let registry = self.registry.clone();
         let work = store_batch(store, registry, batch);
         ctx.spawn(
-            actix::fut::wrap_future(work).map(|(), writer: &mut Self, ctx| {
+            actix::fut::wrap_future(work).map(|stored, writer: &mut Self, ctx| {
                 writer.flushing = false;
+                writer.note_markers(stored);
+                writer.schedule_markers(ctx);
                 // Messages that arrived meanwhile have waited a whole round trip already.
                 writer.flush(ctx);
             }),
         );
+    }
+
+    fn note_markers(&mut self, stored: Vec<(ChatId, Marker)>) {
+        for (chat_id, marker) in stored {
+            let entry = self.markers.entry(chat_id).or_insert(marker);
+            if marker.message_id > entry.message_id {
+                *entry = marker;
+            }
+        }
+    }
+
+    fn schedule_markers(&mut self, ctx: &mut Context<Self>) {
+        if self.markers_busy || self.markers.is_empty() {
+            return;
+        }
+        self.markers_busy = true;
+        ctx.run_later(MARKER_FLUSH_INTERVAL, |writer, ctx| {
+            let markers = std::mem::take(&mut writer.markers);
+            let work = write_markers(writer.store.clone(), markers);
+            ctx.spawn(
+                actix::fut::wrap_future(work).map(|failed, writer: &mut Self, ctx| {
+                    writer.markers_busy = false;
+                    // Markers that could not be written are tried again with the next ones.
+                    writer.note_markers(failed.into_iter().collect());
+                    writer.schedule_markers(ctx);
+                }),
+            );
+        });
     }
 
     /// Flushes at once when a full batch waits, else after the flush interval.
@@ -135,9 +183,13 @@ impl Handler<PostChatMessage> for ChatWriter {
     }
 }
 
-/// Assigns ids, stores the batch, moves each room's last-message marker, publishes the
-/// frames and answers the senders.
-async fn store_batch(store: Store, registry: Addr<ChatRegistry>, batch: Vec<Pending>) {
+/// Assigns ids, stores the batch, publishes the frames and answers the senders. Returns
+/// the newest message of each room, for its marker.
+async fn store_batch(
+    store: Store,
+    registry: Addr<ChatRegistry>,
+    batch: Vec<Pending>,
+) -> Vec<(ChatId, Marker)> {
     let now = Utc::now();
     let mut documents = Vec::with_capacity(batch.len());
     for pending in &batch {
@@ -148,7 +200,8 @@ async fn store_batch(store: Store, registry: Addr<ChatRegistry>, batch: Vec<Pend
                     "could not allocate chat message ids count={}: {error}",
                     batch.len()
                 );
-                return fail_all(batch);
+                fail_all(batch);
+                return Vec::new();
             }
         };
         documents.push(MessageDoc {
@@ -160,7 +213,7 @@ async fn store_batch(store: Store, registry: Addr<ChatRegistry>, batch: Vec<Pend
         });
     }
 
-    if let Err(error) = insert_and_mark(&store, &documents).await {
+    if let Err(error) = insert(&store, &documents).await {
         log::error!(
             "could not store chat batch count={}: {error}",
             documents.len()
@@ -175,7 +228,8 @@ async fn store_batch(store: Store, registry: Addr<ChatRegistry>, batch: Vec<Pend
         {
             log::error!("could not remove a partly stored chat batch: {cleanup}");
         }
-        return fail_all(batch);
+        fail_all(batch);
+        return Vec::new();
     }
 
     let timestamp = format_timestamp(now);
@@ -204,9 +258,19 @@ async fn store_batch(store: Store, registry: Addr<ChatRegistry>, batch: Vec<Pend
     for (pending, document) in batch.into_iter().zip(&documents) {
         let _ = pending.reply.send(Ok(document.id));
     }
+    documents
+        .iter()
+        .map(|document| {
+            let marker = Marker {
+                message_id: document.id,
+                at: document.created_at,
+            };
+            (document.chat_id, marker)
+        })
+        .collect()
 }
 
-async fn insert_and_mark(store: &Store, documents: &[MessageDoc]) -> Result<(), StoreError> {
+async fn insert(store: &Store, documents: &[MessageDoc]) -> Result<(), StoreError> {
     let inserted = store
         .collection::<MessageDoc>(MESSAGES)
         .insert_many(documents)
@@ -225,44 +289,46 @@ async fn insert_and_mark(store: &Store, documents: &[MessageDoc]) -> Result<(), 
             documents.len()
         );
     }
-    // The newest message of each room in this batch becomes its last message. Batches
-    // are stored one at a time with growing ids, so no newer marker can be overwritten.
-    let mut newest: BTreeMap<ChatId, &MessageDoc> = BTreeMap::new();
-    for document in documents {
-        newest.insert(document.chat_id, document);
-    }
-    let updates: Vec<bson::Document> = newest
-        .values()
-        .map(|document| {
-            doc! {
-                "q": { "_id": ActivityDoc::key(document.chat_id) },
-                "u": { "$set": {
-                    "chat_id": document.chat_id,
-                    "last_message_id": document.id,
-                    "last_activity": bson::DateTime::from_chrono(document.created_at),
-                } },
-                "upsert": true,
-            }
-        })
-        .collect();
-    // One `update` command carries many statements, so a batch costs a few round trips.
+    Ok(())
+}
+
+/// Writes room markers, a few statements per `update` command; returns the markers that
+/// could not be written.
+async fn write_markers(
+    store: Store,
+    markers: BTreeMap<ChatId, Marker>,
+) -> BTreeMap<ChatId, Marker> {
+    let entries: Vec<(ChatId, Marker)> = markers.into_iter().collect();
+    let mut failed = BTreeMap::new();
     // NOTE: FerretDB 1.24 holds one of its 100 SQLite connections per statement until the
     // command ends, and hangs when a command has about 100 statements; hence the chunks.
-    for chunk in updates.chunks(ACTIVITY_STATEMENTS_PER_COMMAND) {
-        let reply = store
-            .database()
-            .run_command(
-                doc! { "update": CHAT_ACTIVITY, "updates": chunk.to_vec(), "ordered": false },
-            )
-            .await?;
-        if reply.contains_key("writeErrors") {
-            log::error!("room markers not moved: {:?}", reply.get("writeErrors"));
-            return Err(StoreError::Inconsistent(
-                "room markers could not be written",
-            ));
+    for chunk in entries.chunks(MARKER_STATEMENTS_PER_COMMAND) {
+        let updates: Vec<bson::Document> = chunk
+            .iter()
+            .map(|(chat_id, marker)| {
+                doc! {
+                    "q": { "_id": ActivityDoc::key(*chat_id) },
+                    "u": { "$set": {
+                        "chat_id": *chat_id,
+                        "last_message_id": marker.message_id,
+                        "last_activity": bson::DateTime::from_chrono(marker.at),
+                    } },
+                    "upsert": true,
+                }
+            })
+            .collect();
+        let command = doc! { "update": CHAT_ACTIVITY, "updates": updates, "ordered": false };
+        let written = store.database().run_command(command).await;
+        let problem = match &written {
+            Ok(reply) => reply.get("writeErrors").map(|errors| format!("{errors:?}")),
+            Err(error) => Some(error.to_string()),
+        };
+        if let Some(problem) = problem {
+            log::error!("room markers not written count={}: {problem}", chunk.len());
+            failed.extend(chunk.iter().copied());
         }
     }
-    Ok(())
+    failed
 }
 
 fn fail_all(batch: Vec<Pending>) {
