@@ -14,14 +14,14 @@ use serde_json::{Map, Value};
 
 use crate::accounts::password;
 use crate::chat::documents::{ActivityDoc, ChatDoc, MessageDoc};
-use crate::graph::{ConnectionDoc, ConnectionStatus, FollowDoc};
+use crate::graph::{pair_key, ConnectionDoc, ConnectionStatus, FollowDoc};
 use crate::ids::{ChatId, ConnectionId, MessageId, Sequence, UserId};
 use crate::profiles::EntryKind;
 use crate::store::{
     Store, StoreError, CERTIFICATIONS, CHATS, CHAT_ACTIVITY, CONNECTIONS, EDUCATIONS, EXPERIENCES,
-    FOLLOWS, MESSAGES, USERS,
+    FOLLOWS, MESSAGES, USERS, USER_EMAILS,
 };
-use crate::users::{CompanyDoc, ProfileFields, SettingsDoc, UserDoc, UserType};
+use crate::users::{CompanyDoc, EmailDoc, ProfileFields, SettingsDoc, UserDoc, UserType};
 
 /// Entries per user that derived ids leave room for (`user_id * 100 + index`).
 const ENTRY_ID_STRIDE: i64 = 100;
@@ -130,7 +130,9 @@ pub async fn load_dir(
     progress("hashing passwords", 0, total);
     let user_docs = user_documents(&users, bcrypt_cost).await?;
     progress("users", 1, total);
+    let email_docs = email_documents(&users)?;
     insert_missing(store, USERS, user_docs, &mut report).await?;
+    insert_missing(store, USER_EMAILS, email_docs, &mut report).await?;
     progress("profile entries", 2, total);
     for (kind, collection) in [
         (EntryKind::Experience, EXPERIENCES),
@@ -214,6 +216,19 @@ async fn user_documents(
     Ok(documents)
 }
 
+fn email_documents(file: &UsersFile) -> Result<Vec<bson::Document>, FixtureError> {
+    file.users
+        .iter()
+        .map(|user| {
+            let entry = EmailDoc {
+                email: user.email.trim().to_lowercase(),
+                user_id: UserId(user.id),
+            };
+            Ok(bson::to_document(&entry).map_err(StoreError::from)?)
+        })
+        .collect()
+}
+
 fn entry_documents(file: &UsersFile, kind: EntryKind) -> Result<Vec<bson::Document>, FixtureError> {
     let mut documents = Vec::new();
     for user in &file.users {
@@ -250,12 +265,14 @@ fn connection_documents(
     connections
         .iter()
         .enumerate()
-        .map(|(index, connection)| {
+        .map(|(index, fixture)| {
+            let (user, connection) = (UserId(fixture.user), UserId(fixture.connection));
             let document = ConnectionDoc {
+                pair: pair_key(user, connection),
                 id: ConnectionId(i64::try_from(index).unwrap_or(0) + 1),
-                user: UserId(connection.user),
-                connection: UserId(connection.connection),
-                status: connection.status,
+                user,
+                connection,
+                status: fixture.status,
                 created_at: now,
             };
             Ok(bson::to_document(&document).map_err(StoreError::from)?)
@@ -416,16 +433,24 @@ async fn raise_counters(store: &Store) -> Result<(), StoreError> {
         Sequence::Messages,
     ];
     for sequence in sequences {
+        // Users are keyed by a zero-padded string and connections by their pair, so their
+        // integer id is read from the key or from `id`.
+        let field = if sequence == Sequence::Connections {
+            "id"
+        } else {
+            "_id"
+        };
         let highest = store
             .collection::<bson::Document>(sequence.name())
             .find_one(doc! {})
-            .sort(doc! { "_id": -1 })
-            .projection(doc! { "_id": 1 })
+            .sort(doc! { field: -1 })
+            .projection(doc! { field: 1 })
             .await?
-            .and_then(|d| {
-                d.get_i64("_id")
-                    .or_else(|_| d.get_i32("_id").map(i64::from))
-                    .ok()
+            .and_then(|d| match d.get(field) {
+                Some(bson::Bson::Int64(id)) => Some(*id),
+                Some(bson::Bson::Int32(id)) => Some(i64::from(*id)),
+                Some(bson::Bson::String(key)) => key.parse().ok(),
+                _ => None,
             })
             .unwrap_or(0);
         store.ids().raise_to(sequence, highest).await?;
@@ -490,6 +515,20 @@ pub async fn seed_load_users(
         ids.insert(email, id);
         documents.push(load_user(id, email, index + 1, &password_hash));
     }
+    let email_entries: Vec<EmailDoc> = documents
+        .iter()
+        .map(|user| EmailDoc {
+            email: user.email.clone(),
+            user_id: user.id,
+        })
+        .collect();
+    for chunk in email_entries.chunks(CHUNK) {
+        store
+            .collection::<EmailDoc>(USER_EMAILS)
+            .insert_many(chunk)
+            .await
+            .map_err(StoreError::from)?;
+    }
     let mut written = 0;
     for chunk in documents.chunks(CHUNK) {
         users.insert_many(chunk).await.map_err(StoreError::from)?;
@@ -531,6 +570,7 @@ pub async fn seed_load_users(
     let mut new_connections = Vec::with_capacity(pairs.len());
     for (a, b) in pairs {
         new_connections.push(ConnectionDoc {
+            pair: pair_key(a, b),
             id: ConnectionId(
                 connection_ids
                     .next()

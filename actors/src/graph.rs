@@ -18,10 +18,14 @@ pub enum ConnectionStatus {
 }
 
 /// A connection request from `user` to `connection`; the two are connected once the
-/// recipient confirms.
+/// recipient confirms. A pair of users has at most one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectionDoc {
+    /// [`pair_key`] of the two users: chat checks a pair on every socket it opens, and
+    /// FerretDB 1.24 reads only a string `_id` from its primary key.
     #[serde(rename = "_id")]
+    pub pair: String,
+    /// The id clients see.
     pub id: ConnectionId,
     /// The user who sent the request.
     pub user: UserId,
@@ -43,23 +47,22 @@ pub struct FollowDoc {
     pub created_at: DateTime<Utc>,
 }
 
+/// `"{low}:{high}"` of two user ids, the same whoever comes first.
+pub fn pair_key(a: UserId, b: UserId) -> String {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    format!("{low}:{high}")
+}
+
 /// Whether `a` and `b` have a confirmed connection, whoever asked.
 ///
 /// # Errors
 /// A [`StoreError`] when the query fails.
 pub async fn are_connected(store: &Store, a: UserId, b: UserId) -> Result<bool, StoreError> {
-    let filter = doc! {
-        "status": "CONFIRMED",
-        "$or": [
-            { "user": a, "connection": b },
-            { "user": b, "connection": a },
-        ],
-    };
-    Ok(store
+    let connection = store
         .collection::<ConnectionDoc>(CONNECTIONS)
-        .count_documents(filter)
-        .await?
-        > 0)
+        .find_one(doc! { "_id": pair_key(a, b) })
+        .await?;
+    Ok(connection.is_some_and(|connection| connection.status == ConnectionStatus::Confirmed))
 }
 
 /// Number of confirmed connections of `user`.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::ids::IdAllocator;
 
 pub const USERS: &str = "users";
+pub const USER_EMAILS: &str = "user_emails";
 pub const SESSIONS: &str = "sessions";
 pub const PENDING_SIGNUPS: &str = "pending_signups";
 pub const PASSWORD_RESETS: &str = "password_resets";
@@ -175,6 +176,7 @@ impl Store {
             (
                 CONNECTIONS,
                 vec![
+                    unique(doc! { "id": 1 }),
                     plain(doc! { "user": 1, "status": 1 }),
                     plain(doc! { "connection": 1, "status": 1 }),
                 ],

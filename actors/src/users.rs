@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ids::UserId;
-use crate::store::{Store, StoreError, USERS};
+use crate::store::{Store, StoreError, USERS, USER_EMAILS};
 
 /// Kind of account; decides the profile shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -65,7 +65,8 @@ pub struct CompanyDoc {
 /// written by older versions stay readable.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserDoc {
-    #[serde(rename = "_id")]
+    /// Stored as [`user_key`].
+    #[serde(rename = "_id", with = "user_key_serde")]
     pub id: UserId,
     /// Lowercase; unique.
     pub email: String,
@@ -219,6 +220,42 @@ impl MediaDefaults {
     }
 }
 
+/// The `_id` of a user document: the user id in decimal, zero-padded to 12 digits so
+/// that the string order is the numeric order. A string key because FerretDB 1.24 reads
+/// only a string `_id` from its primary key and scans the collection for any other
+/// filter, and users are looked up by id on most requests.
+pub fn user_key(id: UserId) -> String {
+    format!("{:012}", id.0)
+}
+
+/// Serde for [`UserDoc::id`]: a [`user_key`] string, read back into the integer id.
+mod user_key_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{user_key, UserId};
+
+    pub fn serialize<S: Serializer>(id: &UserId, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&user_key(*id))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<UserId, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        key.parse::<i64>()
+            .map(UserId)
+            .map_err(|_| serde::de::Error::custom(format!("user key {key:?} is not a number")))
+    }
+}
+
+/// Maps an email address to its user, so that sign-in finds an account by its `_id`.
+/// The users collection keeps its unique email index as well, for MongoDB.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailDoc {
+    /// The lowercase address.
+    #[serde(rename = "_id")]
+    pub email: String,
+    pub user_id: UserId,
+}
+
 /// Reads one user by id.
 ///
 /// # Errors
@@ -226,8 +263,71 @@ impl MediaDefaults {
 pub async fn find_user(store: &Store, id: UserId) -> Result<Option<UserDoc>, StoreError> {
     Ok(store
         .collection::<UserDoc>(USERS)
-        .find_one(doc! { "_id": id })
+        .find_one(doc! { "_id": user_key(id) })
         .await?)
+}
+
+/// Reads the user with this lowercase address.
+///
+/// # Errors
+/// A [`StoreError`] when a query fails.
+pub async fn find_user_by_email(store: &Store, email: &str) -> Result<Option<UserDoc>, StoreError> {
+    let Some(entry) = store
+        .collection::<EmailDoc>(USER_EMAILS)
+        .find_one(doc! { "_id": email })
+        .await?
+    else {
+        return Ok(None);
+    };
+    // An entry left by an interrupted deletion points at a missing or changed user.
+    Ok(find_user(store, entry.user_id)
+        .await?
+        .filter(|user| user.email == email))
+}
+
+/// Stores a new user: first the address entry, whose unique `_id` claims the address,
+/// then the user. A stale entry (its user is gone) is taken over.
+///
+/// # Errors
+/// A duplicate-key [`StoreError`] when another account has the address.
+pub async fn insert_user(store: &Store, user: &UserDoc) -> Result<(), StoreError> {
+    let emails = store.collection::<EmailDoc>(USER_EMAILS);
+    let entry = EmailDoc {
+        email: user.email.clone(),
+        user_id: user.id,
+    };
+    if let Err(error) = emails.insert_one(&entry).await {
+        let error = StoreError::from(error);
+        if !error.is_duplicate_key() || find_user_by_email(store, &user.email).await?.is_some() {
+            return Err(error);
+        }
+        emails
+            .replace_one(doc! { "_id": &user.email }, &entry)
+            .await?;
+    }
+    if let Err(error) = store.collection::<UserDoc>(USERS).insert_one(user).await {
+        emails
+            .delete_one(doc! { "_id": &user.email, "user_id": user.id })
+            .await?;
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Deletes a user document, then its address entry.
+///
+/// # Errors
+/// A [`StoreError`] when a delete fails; repeating the call finishes the job.
+pub async fn delete_user(store: &Store, user: &UserDoc) -> Result<(), StoreError> {
+    store
+        .collection::<UserDoc>(USERS)
+        .delete_one(doc! { "_id": user_key(user.id) })
+        .await?;
+    store
+        .collection::<EmailDoc>(USER_EMAILS)
+        .delete_one(doc! { "_id": &user.email, "user_id": user.id })
+        .await?;
+    Ok(())
 }
 
 /// Reads the users with the given ids in one query, keyed by id.
@@ -241,10 +341,14 @@ pub async fn find_users(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let keys: Vec<String> = ids.iter().map(|id| user_key(*id)).collect();
+    let filter = match keys.as_slice() {
+        [key] => doc! { "_id": key },
+        _ => doc! { "_id": { "$in": keys } },
+    };
     let users: Vec<UserDoc> = store
         .collection::<UserDoc>(USERS)
-        .find(doc! { "_id": { "$in": ids } })
+        .find(filter)
         .await?
         .try_collect()
         .await?;
@@ -276,4 +380,50 @@ pub async fn summaries(
 /// Formats a timestamp as clients expect: RFC 3339, UTC, microseconds, `Z`.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_key_sorts_like_the_number() {
+        assert_eq!(user_key(UserId(42)), "000000000042");
+        let mut keys: Vec<String> = [9, 10, 100, 2]
+            .iter()
+            .map(|id| user_key(UserId(*id)))
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "000000000002",
+                "000000000009",
+                "000000000010",
+                "000000000100"
+            ]
+        );
+    }
+
+    #[test]
+    fn user_doc_id_round_trips_through_bson() {
+        let user = UserDoc {
+            id: UserId(7),
+            email: "ada@example.com".to_owned(),
+            password_hash: String::new(),
+            user_type: UserType::Learner,
+            is_admin: false,
+            industry: None,
+            profile: ProfileFields::default(),
+            settings: SettingsDoc::default(),
+            company: None,
+            profile_views: 0,
+            created_at: chrono::Utc::now(),
+            last_seen: None,
+        };
+        let document = bson::to_document(&user).expect("encodes");
+        assert_eq!(document.get_str("_id").expect("string key"), "000000000007");
+        let back: UserDoc = bson::from_document(document).expect("decodes");
+        assert_eq!(back.id, UserId(7));
+    }
 }

@@ -615,6 +615,11 @@ async fn delete_user_own_account_only() {
         )
         .await;
     assert_eq!(profile.status(), 404);
+    let again = app.sign_up(&email, PASSWORD, None).await;
+    assert_ne!(
+        again.user_id, session.user_id,
+        "the address is free again, with a new id"
+    );
 }
 
 #[actix_rt::test]

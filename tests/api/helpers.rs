@@ -465,7 +465,11 @@ pub async fn connect_users(app: &TestApp, a: i64, b: i64) {
         .expect("connection id");
     connections
         .insert_one(bson::doc! {
-            "_id": id, "user": a, "connection": b, "status": "CONFIRMED",
+            "_id": careernexus_actors::graph::pair_key(
+                careernexus_actors::ids::UserId(a),
+                careernexus_actors::ids::UserId(b),
+            ),
+            "id": id, "user": a, "connection": b, "status": "CONFIRMED",
             "created_at": bson::DateTime::now(),
         })
         .await

@@ -206,19 +206,17 @@ pub struct DeleteAccount {
 /// # Errors
 /// [`AccountsError::NotFound`] when no account has the address.
 pub async fn promote_admin(store: &Store, email: &Email) -> Result<UserId, AccountsError> {
-    let updated = store
+    let user = crate::users::find_user_by_email(store, email.as_str())
+        .await?
+        .ok_or(AccountsError::NotFound("No account has this email."))?;
+    store
         .collection::<bson::Document>(crate::store::USERS)
-        .find_one_and_update(
-            bson::doc! { "email": email.as_str() },
+        .update_one(
+            bson::doc! { "_id": crate::users::user_key(user.id) },
             bson::doc! { "$set": { "is_admin": true } },
         )
         .await
-        .map_err(StoreError::from)?
-        .ok_or(AccountsError::NotFound("No account has this email."))?;
-    let id = updated
-        .get_i64("_id")
-        .or_else(|_| updated.get_i32("_id").map(i64::from))
-        .map_err(|_| StoreError::Inconsistent("user id is not an integer"))?;
-    log::info!("user promoted to admin user_id={id}");
-    Ok(UserId(id))
+        .map_err(StoreError::from)?;
+    log::info!("user promoted to admin user_id={}", user.id);
+    Ok(user.id)
 }

@@ -18,7 +18,9 @@ use crate::store::{
     CERTIFICATIONS, CONNECTIONS, EDUCATIONS, EXPERIENCES, FOLLOWS, NOTIFICATIONS, PASSWORD_RESETS,
     PENDING_SIGNUPS, SESSIONS, USERS,
 };
-use crate::users::{ProfileFields, SettingsDoc, UserDoc};
+use crate::users::{
+    delete_user, find_user_by_email, insert_user, user_key, ProfileFields, SettingsDoc, UserDoc,
+};
 
 const SIGNUP: &str = "signup";
 const RESET: &str = "reset";
@@ -374,7 +376,7 @@ impl AccountsService {
         self.store
             .collection::<UserDoc>(USERS)
             .update_one(
-                doc! { "_id": eligible.user_id },
+                doc! { "_id": user_key(eligible.user_id) },
                 doc! { "$set": { "password_hash": password_hash } },
             )
             .await
@@ -413,11 +415,7 @@ impl AccountsService {
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserDoc>, StoreError> {
-        Ok(self
-            .store
-            .collection::<UserDoc>(USERS)
-            .find_one(doc! { "email": email.as_str() })
-            .await?)
+        find_user_by_email(&self.store, email.as_str()).await
     }
 
     async fn create_user(&self, signup: PendingSignupDoc) -> Result<SignedIn, AccountsError> {
@@ -444,21 +442,12 @@ impl AccountsService {
             created_at: Utc::now(),
             last_seen: None,
         };
-        match self
-            .store
-            .collection::<UserDoc>(USERS)
-            .insert_one(&user)
-            .await
-        {
-            Ok(_) => {}
-            Err(error) => {
-                let error = StoreError::from(error);
-                return Err(if error.is_duplicate_key() {
-                    AccountsError::EmailTaken
-                } else {
-                    error.into()
-                });
-            }
+        if let Err(error) = insert_user(&self.store, &user).await {
+            return Err(if error.is_duplicate_key() {
+                AccountsError::EmailTaken
+            } else {
+                error.into()
+            });
         }
         log::info!(
             "account created user_id={} user_type={}",
@@ -522,10 +511,7 @@ impl AccountsService {
             .delete_many(doc! { "user_id": user.id })
             .await
             .map_err(StoreError::from)?;
-        db.collection::<bson::Document>(USERS)
-            .delete_one(doc! { "_id": user.id })
-            .await
-            .map_err(StoreError::from)?;
+        delete_user(&self.store, user).await?;
         Ok(())
     }
 

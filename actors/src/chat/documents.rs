@@ -25,8 +25,7 @@ pub struct ChatDoc {
 
 impl ChatDoc {
     pub fn pair_key(a: UserId, b: UserId) -> String {
-        let (low, high) = if a < b { (a, b) } else { (b, a) };
-        format!("{low}:{high}")
+        crate::graph::pair_key(a, b)
     }
 
     pub fn has_member(&self, user: UserId) -> bool {

@@ -7,7 +7,7 @@ use super::*;
 use crate::choices::AVAILABILITY;
 use crate::graph;
 use crate::store::{POSTS, USERS};
-use crate::users::{find_user, SettingsDoc, UserDoc, UserType};
+use crate::users::{find_user, user_key, SettingsDoc, UserDoc, UserType};
 use crate::validation::check_length;
 
 /// Shared state of the profiles actor.
@@ -45,7 +45,7 @@ impl ProfilesService {
             self.store
                 .collection::<UserDoc>(USERS)
                 .update_one(
-                    doc! { "_id": target },
+                    doc! { "_id": user_key(target) },
                     doc! { "$inc": { "profile_views": 1 } },
                 )
                 .await
@@ -86,7 +86,7 @@ impl ProfilesService {
         if !set.is_empty() {
             self.store
                 .collection::<UserDoc>(USERS)
-                .update_one(doc! { "_id": user.id }, doc! { "$set": set })
+                .update_one(doc! { "_id": user_key(user.id) }, doc! { "$set": set })
                 .await
                 .map_err(StoreError::from)?;
         }
@@ -120,7 +120,7 @@ impl ProfilesService {
         self.store
             .collection::<UserDoc>(USERS)
             .update_one(
-                doc! { "_id": user.id },
+                doc! { "_id": user_key(user.id) },
                 doc! { "$set": { "industry": request.industry, "user_type": user_type.as_str() } },
             )
             .await
@@ -186,7 +186,7 @@ impl ProfilesService {
             let updated = self
                 .store
                 .collection::<UserDoc>(USERS)
-                .update_one(doc! { "_id": request.user }, doc! { "$set": set })
+                .update_one(doc! { "_id": user_key(request.user) }, doc! { "$set": set })
                 .await
                 .map_err(StoreError::from)?;
             if updated.matched_count == 0 {

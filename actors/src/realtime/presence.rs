@@ -14,7 +14,7 @@ use super::registry::{AttachRegistry, DeliverToUsers, UserChannel};
 use crate::chat::partners_of_many;
 use crate::ids::UserId;
 use crate::store::{Store, StoreError, USERS};
-use crate::users::{find_users, format_timestamp};
+use crate::users::{find_users, format_timestamp, user_key};
 
 /// Sent by the registry when a user's first socket opened or last socket closed.
 #[derive(Debug, Message)]
@@ -153,11 +153,11 @@ impl Presence {
         let now = Utc::now();
         let work = async move {
             if !departed.is_empty() {
-                let ids: Vec<i64> = departed.iter().map(|id| id.0).collect();
+                let keys: Vec<String> = departed.iter().map(|id| user_key(*id)).collect();
                 store
                     .collection::<bson::Document>(USERS)
                     .update_many(
-                        doc! { "_id": { "$in": ids } },
+                        doc! { "_id": { "$in": keys } },
                         doc! { "$set": { "last_seen": bson::DateTime::from_chrono(now) } },
                     )
                     .await
