@@ -329,8 +329,8 @@ fn chat_documents(chats: &[FixtureChat]) -> Result<ChatFixtures, FixtureError> {
             last = Some(document);
         }
         let chat_doc = ChatDoc {
-            id,
             pair: ChatDoc::pair_key(a, b),
+            id,
             user_a: a,
             user_b: b,
             created_at: now - Duration::days(30),
@@ -433,9 +433,9 @@ async fn raise_counters(store: &Store) -> Result<(), StoreError> {
         Sequence::Messages,
     ];
     for sequence in sequences {
-        // Users are keyed by a zero-padded string and connections by their pair, so their
-        // integer id is read from the key or from `id`.
-        let field = if sequence == Sequence::Connections {
+        // Users are keyed by a zero-padded string, connections and chats by their pair, so
+        // their integer id is read from the key or from `id`.
+        let field = if matches!(sequence, Sequence::Connections | Sequence::Chats) {
             "id"
         } else {
             "_id"

@@ -190,7 +190,11 @@ impl Store {
             ),
             (
                 CHATS,
-                vec![unique(doc! { "pair": 1 }), plain(doc! { "user_b": 1 })],
+                vec![
+                    unique(doc! { "id": 1 }),
+                    plain(doc! { "user_a": 1 }),
+                    plain(doc! { "user_b": 1 }),
+                ],
             ),
             (MESSAGES, vec![plain(doc! { "chat_id": 1, "_id": 1 })]),
             (NOTIFICATIONS, vec![plain(doc! { "user_id": 1, "_id": -1 })]),

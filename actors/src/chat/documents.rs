@@ -8,10 +8,13 @@ use crate::ids::{ChatId, MessageId, UserId};
 /// A room shared by two users; one per unordered pair (`user_a < user_b`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChatDoc {
+    /// `"{user_a}:{user_b}"`: one room per pair, so two concurrent creations yield one
+    /// room. The key is a string because FerretDB 1.24 reads only a string `_id` from its
+    /// primary key, and a room is looked up by its pair whenever a chat socket opens.
     #[serde(rename = "_id")]
-    pub id: ChatId,
-    /// `"{user_a}:{user_b}"`, unique, so two concurrent creations yield one room.
     pub pair: String,
+    /// The id clients see (`chat_id`).
+    pub id: ChatId,
     pub user_a: UserId,
     pub user_b: UserId,
     #[serde(with = "bson::serde_helpers::chrono_datetime_as_bson_datetime")]

@@ -25,9 +25,11 @@ pub struct ChatService {
     config: RealtimeConfig,
     presence: Addr<Presence>,
     partners_added: Recipient<ChatPartnersAdded>,
-    /// Room ids by pair key. Rooms are never deleted, so an entry never goes stale; it
-    /// saves a scan of the rooms on FerretDB each time a chat socket opens.
+    /// Room ids by pair key and pair keys by room id. Rooms are never deleted, so an
+    /// entry never goes stale; they save database round trips when sockets open and a
+    /// scan of the rooms on FerretDB when a room is addressed by id.
     room_ids: Mutex<HashMap<String, ChatId>>,
+    room_pairs: Mutex<HashMap<ChatId, String>>,
 }
 
 impl ChatService {
@@ -45,6 +47,7 @@ impl ChatService {
             presence,
             partners_added,
             room_ids: Mutex::new(HashMap::new()),
+            room_pairs: Mutex::new(HashMap::new()),
         }
     }
 
@@ -130,13 +133,14 @@ impl ChatService {
         if request.user == request.other {
             return Err(ChatError::SelfChat);
         }
-        // One query reads both users: the caller's name and email, and whether the
-        // other exists.
-        let users = find_users(&self.store, &[request.user, request.other]).await?;
-        let me = users
-            .get(&request.user)
-            .ok_or(ChatError::UserNotFound(request.user))?;
-        if !users.contains_key(&request.other) {
+        // Two lookups by key rather than one `$in`, which FerretDB would answer with a
+        // scan of all users.
+        let (me, other) = futures_util::try_join!(
+            find_user(&self.store, request.user),
+            find_user(&self.store, request.other)
+        )?;
+        let me = me.ok_or(ChatError::UserNotFound(request.user))?;
+        if other.is_none() {
             return Err(ChatError::UserNotFound(request.other));
         }
         // NOTE: the connection is checked when a socket opens; a connection removed later
@@ -179,7 +183,7 @@ impl ChatService {
             self.store
                 .collection::<ChatDoc>(CHATS)
                 .update_one(
-                    doc! { "_id": chat.id, field: { "$lt": target.0 } },
+                    doc! { "_id": &chat.pair, field: { "$lt": target.0 } },
                     doc! { "$set": { field: target.0 } },
                 )
                 .await
@@ -263,6 +267,10 @@ impl ChatService {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(chat.pair.clone(), chat.id);
+        self.room_pairs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(chat.id, chat.pair.clone());
     }
 
     /// The room of two users, created on first use. Callers check the rules first.
@@ -270,7 +278,7 @@ impl ChatService {
         let chats = self.store.collection::<ChatDoc>(CHATS);
         let pair = ChatDoc::pair_key(user, other);
         if let Some(chat) = chats
-            .find_one(doc! { "pair": &pair })
+            .find_one(doc! { "_id": &pair })
             .await
             .map_err(StoreError::from)?
         {
@@ -314,7 +322,7 @@ impl ChatService {
                 }
                 // A concurrent request created the room first; its id wins.
                 let chat = chats
-                    .find_one(doc! { "pair": &pair })
+                    .find_one(doc! { "_id": &pair })
                     .await
                     .map_err(StoreError::from)?
                     .ok_or(ChatError::Store(StoreError::Inconsistent(
@@ -350,13 +358,28 @@ impl ChatService {
 
     /// The room `chat_id` if `user` is one of its two participants.
     async fn member_chat(&self, chat_id: ChatId, user: UserId) -> Result<ChatDoc, ChatError> {
-        self.store
+        let known_pair = self
+            .room_pairs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&chat_id)
+            .cloned();
+        let filter = match known_pair {
+            Some(pair) => doc! { "_id": pair },
+            None => doc! { "id": chat_id },
+        };
+        let chat = self
+            .store
             .collection::<ChatDoc>(CHATS)
-            .find_one(doc! { "_id": chat_id })
+            .find_one(filter)
             .await
             .map_err(StoreError::from)?
-            .filter(|chat| chat.has_member(user))
-            .ok_or(ChatError::ChatNotFound(chat_id))
+            .ok_or(ChatError::ChatNotFound(chat_id))?;
+        self.remember_room(&chat);
+        if !chat.has_member(user) {
+            return Err(ChatError::ChatNotFound(chat_id));
+        }
+        Ok(chat)
     }
 
     /// Builds the list entries of `chats` for `user` with four batched queries: the
