@@ -174,15 +174,16 @@ fn start_actors(
     presence.do_send(AttachRegistry(registry.clone().recipient()));
     notifier.do_send(AttachRegistry(registry.clone().recipient()));
 
+    let writer = ChatWriter::new(store.clone(), registry.clone(), &settings.realtime).start();
     let chat = ChatActor::new(
         store.clone(),
         defaults.clone(),
         settings.realtime.clone(),
         presence.clone(),
         presence.clone().recipient(),
+        writer.clone(),
     )
     .start();
-    let writer = ChatWriter::new(store.clone(), registry.clone(), &settings.realtime).start();
     let accounts = AccountsActor::new(
         store.clone(),
         keys.clone(),

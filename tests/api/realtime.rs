@@ -92,6 +92,17 @@ async fn chat_both_directions_reaches_every_socket() {
         &["Hello Tunde", "Hi Ada, welcome"],
         "both messages are stored in order"
     );
+    let rooms = json_body(
+        app.get("/notification-chat/chats/", Some(&ada.access))
+            .await,
+    )
+    .await;
+    let first = &rooms[0];
+    assert_eq!(
+        first["contributor"]["id"], TUNDE_ID,
+        "the room just used comes first"
+    );
+    assert_eq!(first["last_message"]["message"], "Hi Ada, welcome");
 }
 
 #[actix_rt::test]

@@ -34,6 +34,7 @@ impl ChatActor {
         config: RealtimeConfig,
         presence: Addr<Presence>,
         partners_added: Recipient<ChatPartnersAdded>,
+        writer: Addr<writer::ChatWriter>,
     ) -> Self {
         Self {
             service: Arc::new(ChatService::new(
@@ -42,6 +43,7 @@ impl ChatActor {
                 config,
                 presence,
                 partners_added,
+                writer,
             )),
         }
     }

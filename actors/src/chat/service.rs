@@ -10,6 +10,7 @@ use futures_util::TryStreamExt;
 use std::sync::Mutex;
 
 use super::documents::{ActivityDoc, ChatDoc, MessageDoc};
+use super::writer::{ChatWriter, LatestMarkers};
 use super::*;
 use crate::graph::are_connected;
 use crate::ids::Sequence;
@@ -25,6 +26,7 @@ pub struct ChatService {
     config: RealtimeConfig,
     presence: Addr<Presence>,
     partners_added: Recipient<ChatPartnersAdded>,
+    writer: Addr<ChatWriter>,
     /// Room ids by pair key and pair keys by room id. Rooms are never deleted, so an
     /// entry never goes stale; they save database round trips when sockets open and a
     /// scan of the rooms on FerretDB when a room is addressed by id.
@@ -39,8 +41,10 @@ impl ChatService {
         config: RealtimeConfig,
         presence: Addr<Presence>,
         partners_added: Recipient<ChatPartnersAdded>,
+        writer: Addr<ChatWriter>,
     ) -> Self {
         Self {
+            writer,
             store,
             defaults,
             config,
@@ -350,10 +354,34 @@ impl ChatService {
             .try_collect()
             .await
             .map_err(StoreError::from)?;
-        Ok(markers
+        let mut activity: HashMap<ChatId, ActivityDoc> = markers
             .into_iter()
             .map(|marker| (marker.chat_id, marker))
-            .collect())
+            .collect();
+        // Markers of this process's recent messages may not be stored yet.
+        let request = LatestMarkers {
+            rooms: rooms.to_vec(),
+        };
+        match self.writer.send(request).await {
+            Ok(latest) => {
+                for (chat_id, marker) in latest {
+                    let stored = activity
+                        .get(&chat_id)
+                        .map_or(MessageId(0), |doc| doc.last_message_id);
+                    if marker.message_id > stored {
+                        let newer = ActivityDoc {
+                            key: ActivityDoc::key(chat_id),
+                            chat_id,
+                            last_message_id: marker.message_id,
+                            last_activity: marker.at,
+                        };
+                        activity.insert(chat_id, newer);
+                    }
+                }
+            }
+            Err(error) => log::warn!("chat writer unavailable, stored room markers only: {error}"),
+        }
+        Ok(activity)
     }
 
     /// The room `chat_id` if `user` is one of its two participants.

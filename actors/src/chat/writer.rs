@@ -8,7 +8,7 @@
 //! stored later. A sender learns its message was stored when the echo arrives; a failed
 //! batch answers each of its senders with an error instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -54,23 +54,38 @@ pub struct ChatWriter {
     queue: Vec<Pending>,
     flushing: bool,
     timer: Option<SpawnHandle>,
-    /// Newest stored message per room whose marker is not written yet.
+    /// Newest message per room stored since start; the room list reads it through
+    /// [`LatestMarkers`], so it is current even while the stored markers lag.
+    latest: BTreeMap<ChatId, Marker>,
+    /// Markers not written to the database yet.
     markers: BTreeMap<ChatId, Marker>,
     /// Whether a marker write is scheduled or under way.
     markers_busy: bool,
+    /// How long the last marker write took.
+    last_marker_write: Duration,
 }
 
 /// The newest message of a room, for its activity document.
-#[derive(Debug, Clone, Copy)]
-struct Marker {
-    message_id: MessageId,
-    at: DateTime<Utc>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marker {
+    pub message_id: MessageId,
+    pub at: DateTime<Utc>,
 }
 
-/// How often room markers are written. They are written apart from the messages, at most
-/// this often and once per room, so that a burst of messages costs one marker write per
-/// room; the room list may show a last message this much older than the newest.
-const MARKER_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+/// Shortest time between two marker writes. Markers are written apart from the
+/// messages, once per room per write, so that a burst of messages costs one marker write
+/// per room, and a write waits at least four times as long as the previous one took, so
+/// that marker writes keep to a fifth of the database's time. Until a marker is written
+/// only this process knows it; a crash loses it until the room's next message.
+const MARKER_FLUSH_INTERVAL: Duration = Duration::from_millis(1000);
+
+/// Returns the newest message stored since start for each of `rooms` that had one; sent
+/// by the chat actor when it lists rooms.
+#[derive(Debug, Message)]
+#[rtype(result = "HashMap<ChatId, Marker>")]
+pub struct LatestMarkers {
+    pub rooms: Vec<ChatId>,
+}
 
 impl ChatWriter {
     pub fn new(store: Store, registry: Addr<ChatRegistry>, config: &RealtimeConfig) -> Self {
@@ -83,8 +98,10 @@ impl ChatWriter {
             queue: Vec::new(),
             flushing: false,
             timer: None,
+            latest: BTreeMap::new(),
             markers: BTreeMap::new(),
             markers_busy: false,
+            last_marker_write: Duration::ZERO,
         }
     }
 
@@ -115,10 +132,8 @@ impl ChatWriter {
 
     fn note_markers(&mut self, stored: Vec<(ChatId, Marker)>) {
         for (chat_id, marker) in stored {
-            let entry = self.markers.entry(chat_id).or_insert(marker);
-            if marker.message_id > entry.message_id {
-                *entry = marker;
-            }
+            keep_newest(&mut self.markers, chat_id, marker);
+            keep_newest(&mut self.latest, chat_id, marker);
         }
     }
 
@@ -127,14 +142,19 @@ impl ChatWriter {
             return;
         }
         self.markers_busy = true;
-        ctx.run_later(MARKER_FLUSH_INTERVAL, |writer, ctx| {
+        let wait = MARKER_FLUSH_INTERVAL.max(self.last_marker_write * 4);
+        ctx.run_later(wait, |writer, ctx| {
             let markers = std::mem::take(&mut writer.markers);
+            let started = std::time::Instant::now();
             let work = write_markers(writer.store.clone(), markers);
             ctx.spawn(
-                actix::fut::wrap_future(work).map(|failed, writer: &mut Self, ctx| {
+                actix::fut::wrap_future(work).map(move |failed, writer: &mut Self, ctx| {
                     writer.markers_busy = false;
+                    writer.last_marker_write = started.elapsed();
                     // Markers that could not be written are tried again with the next ones.
-                    writer.note_markers(failed.into_iter().collect());
+                    for (chat_id, marker) in failed {
+                        keep_newest(&mut writer.markers, chat_id, marker);
+                    }
                     writer.schedule_markers(ctx);
                 }),
             );
@@ -151,6 +171,27 @@ impl ChatWriter {
                 writer.flush(ctx);
             }));
         }
+    }
+}
+
+/// Records `marker` for its room unless the map has a newer one.
+fn keep_newest(map: &mut BTreeMap<ChatId, Marker>, chat_id: ChatId, marker: Marker) {
+    let entry = map.entry(chat_id).or_insert(marker);
+    if marker.message_id > entry.message_id {
+        *entry = marker;
+    }
+}
+
+impl Handler<LatestMarkers> for ChatWriter {
+    type Result = MessageResult<LatestMarkers>;
+
+    fn handle(&mut self, request: LatestMarkers, _: &mut Self::Context) -> Self::Result {
+        let found = request
+            .rooms
+            .iter()
+            .filter_map(|chat_id| self.latest.get(chat_id).map(|marker| (*chat_id, *marker)))
+            .collect();
+        MessageResult(found)
     }
 }
 
