@@ -63,12 +63,17 @@ pub struct Presence {
     pending_lookups: HashMap<UserId, Option<DateTime<Utc>>>,
     /// Users whose `last_seen` is to be stored.
     pending_last_seen: Vec<UserId>,
+    /// Whether a flush is scheduled or its database work is under way; flushes run one
+    /// at a time so that their writes never compete for the database.
     flush_scheduled: bool,
 }
 
 /// How long presence changes are gathered before their database work is done in one
 /// query; bursts of connections then cost one query per batch instead of one per user.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
+
+/// Users whose `last_seen` one update writes.
+const LAST_SEEN_CHUNK: usize = 100;
 
 impl Presence {
     pub fn new(store: Store) -> Self {
@@ -135,10 +140,7 @@ impl Presence {
     fn schedule_flush(&mut self, ctx: &mut Context<Self>) {
         if !self.flush_scheduled {
             self.flush_scheduled = true;
-            ctx.run_later(BATCH_WINDOW, |presence, ctx| {
-                presence.flush_scheduled = false;
-                presence.flush(ctx);
-            });
+            ctx.run_later(BATCH_WINDOW, |presence, ctx| presence.flush(ctx));
         }
     }
 
@@ -148,12 +150,15 @@ impl Presence {
         let lookups: HashMap<UserId, Option<DateTime<Utc>>> =
             std::mem::take(&mut self.pending_lookups);
         let departed: Vec<UserId> = std::mem::take(&mut self.pending_last_seen);
+        let departed_count = departed.len();
         let store = self.store.clone();
         let users: Vec<UserId> = lookups.keys().copied().collect();
         let now = Utc::now();
         let work = async move {
-            if !departed.is_empty() {
-                let keys: Vec<String> = departed.iter().map(|id| user_key(*id)).collect();
+            // Small chunks keep each write short, so chat inserts never wait long for
+            // SQLite's single writer on FerretDB.
+            for chunk in departed.chunks(LAST_SEEN_CHUNK) {
+                let keys: Vec<String> = chunk.iter().map(|id| user_key(*id)).collect();
                 store
                     .collection::<bson::Document>(USERS)
                     .update_many(
@@ -166,11 +171,18 @@ impl Presence {
             partners_of_many(&store, &users).await
         };
         ctx.spawn(
-            actix::fut::wrap_future(work).map(move |result, presence: &mut Self, _| {
+            actix::fut::wrap_future(work).map(move |result, presence: &mut Self, ctx| {
+                presence.flush_scheduled = false;
+                if !presence.pending_lookups.is_empty() || !presence.pending_last_seen.is_empty() {
+                    presence.schedule_flush(ctx);
+                }
                 let mut partners = match result {
                     Ok(partners) => partners,
                     Err(error) => {
-                        log::error!("presence batch failed users={}: {error}", lookups.len());
+                        log::error!(
+                            "presence batch failed arrivals={} departures={departed_count}: {error}",
+                            lookups.len()
+                        );
                         return;
                     }
                 };
