@@ -72,8 +72,8 @@ pub struct Presence {
 /// query; bursts of connections then cost one query per batch instead of one per user.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
 
-/// Users whose `last_seen` one update writes.
-const LAST_SEEN_CHUNK: usize = 100;
+/// Statements per `update` command that stores `last_seen`.
+const LAST_SEEN_STATEMENTS_PER_COMMAND: usize = 32;
 
 impl Presence {
     pub fn new(store: Store) -> Self {
@@ -155,16 +155,20 @@ impl Presence {
         let users: Vec<UserId> = lookups.keys().copied().collect();
         let now = Utc::now();
         let work = async move {
-            // Small chunks keep each write short, so chat inserts never wait long for
-            // SQLite's single writer on FerretDB.
-            for chunk in departed.chunks(LAST_SEEN_CHUNK) {
-                let keys: Vec<String> = chunk.iter().map(|id| user_key(*id)).collect();
+            // One statement per user, found by key: on FerretDB an `$in` update scans every
+            // user while it holds SQLite's single writer, which starved the chat inserts.
+            // A few statements per command, because FerretDB 1.24 hangs on commands of
+            // about 100 statements.
+            let seen = bson::DateTime::from_chrono(now);
+            for chunk in departed.chunks(LAST_SEEN_STATEMENTS_PER_COMMAND) {
+                let updates: Vec<bson::Document> = chunk
+                    .iter()
+                    .map(|id| doc! { "q": { "_id": user_key(*id) }, "u": { "$set": { "last_seen": seen } } })
+                    .collect();
+                let command = doc! { "update": USERS, "updates": updates, "ordered": false };
                 store
-                    .collection::<bson::Document>(USERS)
-                    .update_many(
-                        doc! { "_id": { "$in": keys } },
-                        doc! { "$set": { "last_seen": bson::DateTime::from_chrono(now) } },
-                    )
+                    .database()
+                    .run_command(command)
                     .await
                     .map_err(StoreError::from)?;
             }
