@@ -209,7 +209,6 @@ async fn user_documents(
             company: user.company.clone(),
             profile_views: 0,
             created_at: Utc::now(),
-            last_seen: None,
         };
         documents.push(bson::to_document(&document).map_err(StoreError::from)?);
     }
@@ -614,6 +613,5 @@ fn load_user(id: UserId, email: &str, number: usize, password_hash: &str) -> Use
         company: None,
         profile_views: 0,
         created_at: Utc::now(),
-        last_seen: None,
     }
 }

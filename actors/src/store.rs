@@ -16,6 +16,7 @@ use crate::ids::IdAllocator;
 
 pub const USERS: &str = "users";
 pub const USER_EMAILS: &str = "user_emails";
+pub const LAST_SEEN: &str = "last_seen";
 pub const SESSIONS: &str = "sessions";
 pub const PENDING_SIGNUPS: &str = "pending_signups";
 pub const PASSWORD_RESETS: &str = "password_resets";

@@ -86,8 +86,6 @@ pub struct UserDoc {
     pub profile_views: i64,
     #[serde(with = "bson::serde_helpers::chrono_datetime_as_bson_datetime")]
     pub created_at: DateTime<Utc>,
-    #[serde(default, with = "optional_datetime")]
-    pub last_seen: Option<DateTime<Utc>>,
 }
 
 /// Profile fields every account has, plus the mentor-only ones (empty for others).
@@ -419,7 +417,6 @@ mod tests {
             company: None,
             profile_views: 0,
             created_at: chrono::Utc::now(),
-            last_seen: None,
         };
         let document = bson::to_document(&user).expect("encodes");
         assert_eq!(document.get_str("_id").expect("string key"), "000000000007");

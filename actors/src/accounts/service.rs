@@ -15,8 +15,8 @@ use crate::clients::mail::Mail;
 use crate::ids::Sequence;
 use crate::realtime::SocketTarget;
 use crate::store::{
-    CERTIFICATIONS, CONNECTIONS, EDUCATIONS, EXPERIENCES, FOLLOWS, NOTIFICATIONS, PASSWORD_RESETS,
-    PENDING_SIGNUPS, SESSIONS, USERS,
+    CERTIFICATIONS, CONNECTIONS, EDUCATIONS, EXPERIENCES, FOLLOWS, LAST_SEEN, NOTIFICATIONS,
+    PASSWORD_RESETS, PENDING_SIGNUPS, SESSIONS, USERS,
 };
 use crate::users::{
     delete_user, find_user_by_email, insert_user, user_key, ProfileFields, SettingsDoc, UserDoc,
@@ -440,7 +440,6 @@ impl AccountsService {
             company: None,
             profile_views: 0,
             created_at: Utc::now(),
-            last_seen: None,
         };
         if let Err(error) = insert_user(&self.store, &user).await {
             return Err(if error.is_duplicate_key() {
@@ -509,6 +508,10 @@ impl AccountsService {
             .map_err(StoreError::from)?;
         db.collection::<bson::Document>(PASSWORD_RESETS)
             .delete_many(doc! { "user_id": user.id })
+            .await
+            .map_err(StoreError::from)?;
+        db.collection::<bson::Document>(LAST_SEEN)
+            .delete_one(doc! { "_id": user_key(user.id) })
             .await
             .map_err(StoreError::from)?;
         delete_user(&self.store, user).await?;
