@@ -8,6 +8,9 @@
 #   scripts/bench.sh slow USERS RATE K   the same plus K sockets that never read
 #   scripts/bench.sh all                 the standard set (see ALL_SCENARIOS below)
 #
+# Several scenarios separated by commas run one after another against the same server,
+# which makes their numbers comparable: scripts/bench.sh chat 1000 1000, slow 1000 1000 10
+#
 # Each scenario prints the tool's summary on stderr and one line on stdout: the scenario
 # name (idle_N, chat_USERS_RATE, slow_USERS_RATE_K), a space and the JSON report.
 #
@@ -37,7 +40,7 @@ SOCKETS_PER_ADDRESS="${BENCH_SOCKETS_PER_ADDRESS:-10000}"
 ALL_SCENARIOS=("chat 1000 1000" "chat 1000 10000" "chat 10000 10000" "slow 1000 1000 10" "idle 19000")
 
 usage() {
-    sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -70,7 +73,7 @@ check_scenario() {
 SCENARIOS=()
 case "${1:-}" in
     all) SCENARIOS=("${ALL_SCENARIOS[@]}") ;;
-    idle | chat | slow) SCENARIOS=("$*") ;;
+    idle | chat | slow) IFS=, read -r -a SCENARIOS <<<"$*" ;;
     *) usage ;;
 esac
 SEED_USERS=2

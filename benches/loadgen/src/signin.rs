@@ -44,6 +44,7 @@ pub async fn sign_in_all(args: &CommonArgs) -> anyhow::Result<Vec<SignedInUser>>
                 &endpoint,
                 format!("{}{n}@example.com", args.prefix),
                 &args.password,
+                args.connect_retries,
             )
         })
         .buffered(args.signin_concurrency)
@@ -58,19 +59,32 @@ pub async fn sign_in_all(args: &CommonArgs) -> anyhow::Result<Vec<SignedInUser>>
     Ok(users)
 }
 
+/// Signs in one user. A reply of HTTP 503 (the server's actors were busy) is retried up to
+/// `retries` times, after 0.5 s, then 1 s, 2 s, and so on.
 async fn sign_in(
     client: &reqwest::Client,
     endpoint: &str,
     email: String,
     password: &str,
+    retries: u32,
 ) -> anyhow::Result<SignedInUser> {
     let body = serde_json::json!({ "email": email, "password": password });
-    let response = client
-        .post(endpoint)
-        .json(&body)
-        .send()
-        .await
-        .with_context(|| format!("sign-in request for {email} failed"))?;
+    let mut backoff = Duration::from_millis(500);
+    let mut attempt = 0;
+    let response = loop {
+        let response = client
+            .post(endpoint)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("sign-in request for {email} failed"))?;
+        if response.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE || attempt == retries {
+            break response;
+        }
+        attempt += 1;
+        tokio::time::sleep(backoff).await;
+        backoff *= 2;
+    };
     let status = response.status();
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
