@@ -219,9 +219,10 @@ impl MediaDefaults {
 }
 
 /// The `_id` of a user document: the user id in decimal, zero-padded to 12 digits so
-/// that the string order is the numeric order. A string key because FerretDB 1.24 reads
-/// only a string `_id` from its primary key and scans the collection for any other
-/// filter, and users are looked up by id on most requests.
+/// that the string order is the numeric order. A string key because FerretDB 1.24 hands
+/// only an equality on a string `_id` to SQLite, which tests each row without FerretDB
+/// decoding it, and users are looked up by id on most requests. Any other filter makes
+/// FerretDB decode and test every document.
 pub fn user_key(id: UserId) -> String {
     format!("{:012}", id.0)
 }
