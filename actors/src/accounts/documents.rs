@@ -8,7 +8,7 @@ use crate::users::optional_datetime;
 
 /// One sign-in: the pair of tokens issued together. Signing out sets `revoked_at`, which
 /// makes both tokens of the pair unusable. The `_id` is the access token's `jti`, the key
-/// every authenticated request looks up; FerretDB 1.24 hands only an equality on a string
+/// every authenticated request looks up. FerretDB 1.24 hands only an equality on a string
 /// `_id` to SQLite and decodes every document for any other filter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionDoc {

@@ -76,9 +76,9 @@ pub struct MessageDoc {
 }
 
 /// The newest message of a room, written after each stored batch. Kept apart from the
-/// room with a string `_id` (the room id in decimal) because FerretDB 1.24 hands only an
-/// equality on a string `_id` to SQLite and decodes every document for any other filter,
-/// and this document is written on the hot path.
+/// room with a string `_id` (the room id in decimal) because this document is written on
+/// the hot path. FerretDB 1.24 hands only an equality on a string `_id` to SQLite and
+/// decodes every document for any other filter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActivityDoc {
     #[serde(rename = "_id")]

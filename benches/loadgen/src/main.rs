@@ -72,7 +72,7 @@ pub struct CommonArgs {
     #[arg(long, default_value_t = 30)]
     pub connect_timeout_secs: u64,
     /// Retries of a sign-in or a socket handshake that got HTTP 503 (the server's actors
-    /// were busy), after 0.5 s, then 1 s, 2 s, …; the report counts the socket retries.
+    /// were busy), after 0.5 s, then 1 s, 2 s, …. The report counts the socket retries.
     #[arg(long, default_value_t = 3)]
     pub connect_retries: u32,
     /// Process id of the server; when given, its resident memory (VmRSS) is reported.
