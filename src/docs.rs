@@ -2,6 +2,7 @@
 //! that serves it at `/docs/`.
 
 use actix_web::{web, HttpResponse};
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
@@ -44,7 +45,7 @@ use crate::http;
         http::health::readyz,
     ),
     components(schemas(http::accounts::SignUpRequest)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &EntryPaths),
     tags(
         (name = "accounts", description = "Sign-up, sign-in, sign-out, password reset, deletion"),
         (name = "profiles", description = "Profiles and their entries, settings, analytics, search"),
@@ -71,6 +72,52 @@ impl Modify for BearerAuth {
             .get_or_insert_with(Default::default)
             .add_security_scheme("bearer", scheme);
     }
+}
+
+/// Adds the paths of the education and certification entries, which share the handlers
+/// (and so the annotations) of the experience entries, and the `PUT` that all three
+/// paths accept besides `/user/update-experience/`.
+struct EntryPaths;
+
+impl Modify for EntryPaths {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let paths = &mut openapi.paths.paths;
+        let Some(experience) = paths.get("/user/experience/").cloned() else {
+            return;
+        };
+        let update = paths
+            .get("/user/update-experience/")
+            .and_then(|item| item.put.clone());
+        for kind in ["experience", "education", "certification"] {
+            let item = entry_path_item(&experience, update.as_ref(), kind);
+            paths.insert(format!("/user/{kind}/"), item);
+        }
+    }
+}
+
+/// Copies the experience path item for the entry `kind`: the operation ids get the kind
+/// as a suffix so that they stay unique, and the delete parameter is `<kind>_id`.
+fn entry_path_item(template: &PathItem, update: Option<&Operation>, kind: &str) -> PathItem {
+    let mut item = template.clone();
+    item.put = update.cloned();
+    let operations = [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.delete,
+    ];
+    for operation in operations.into_iter().flatten() {
+        if let Some(id) = operation.operation_id.as_mut() {
+            id.push('_');
+            id.push_str(kind);
+        }
+        for parameter in operation.parameters.iter_mut().flatten() {
+            if parameter.name == "experience_id" {
+                parameter.name = format!("{kind}_id");
+            }
+        }
+    }
+    item
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

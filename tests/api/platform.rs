@@ -87,6 +87,33 @@ async fn openapi_document_covers_endpoints() {
             "OpenAPI lacks {path}"
         );
     }
+    for kind in ["experience", "education", "certification"] {
+        let item = &document["paths"][format!("/user/{kind}/")];
+        for method in ["get", "post", "put", "delete"] {
+            assert!(
+                item.get(method).is_some(),
+                "OpenAPI lacks {method} /user/{kind}/"
+            );
+        }
+        assert_eq!(
+            item["delete"]["parameters"][0]["name"],
+            format!("{kind}_id"),
+            "delete parameter of /user/{kind}/"
+        );
+    }
+    let mut operation_ids = Vec::new();
+    for item in document["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("path item").values() {
+            if let Some(id) = operation.get("operationId").and_then(|id| id.as_str()) {
+                operation_ids.push(id.to_owned());
+            }
+        }
+    }
+    let count = operation_ids.len();
+    operation_ids.sort();
+    operation_ids.dedup();
+    assert_eq!(operation_ids.len(), count, "operation ids are unique");
+
     let ui = app.get("/docs/", None).await;
     assert_eq!(ui.status(), 200);
     assert!(
