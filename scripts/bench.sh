@@ -31,6 +31,10 @@ IDLE_USERS="${BENCH_IDLE_USERS:-1000}"
 # slower than opening a notification socket. The server returns 503 when an actor takes
 # longer than server.actor_timeout_ms, so chat sockets open only a few at a time.
 CHAT_CONNECT_CONCURRENCY="${BENCH_CHAT_CONNECT_CONCURRENCY:-16}"
+# Sign-in requests in flight at once, shared by the loadgen processes of a scenario. Each
+# sign-in reads the users collection, which FerretDB scans, so more in flight only queue
+# up in the server and can outlast server.actor_timeout_ms.
+SIGNIN_CONCURRENCY=32
 # Each loadgen process keeps its sockets under the open-files limit of one process.
 SOCKETS_PER_PROCESS="${BENCH_SOCKETS_PER_PROCESS:-9000}"
 # Each source address has about 28,000 ephemeral ports (net.ipv4.ip_local_port_range
@@ -171,6 +175,7 @@ run_chat() {
     local out="$WORK/$name.out"
     log "scenario $name: $users users, $rate messages/s, $slow slow sockets, ${WARMUP} s warmup + ${DURATION} s"
     "$LOADGEN" chat --url "$URL" --users "$users" --rate "$rate" --slow "$slow" \
+        --signin-concurrency "$SIGNIN_CONCURRENCY" \
         --duration-secs "$DURATION" --warmup-secs "$WARMUP" --message-bytes "$MESSAGE_BYTES" \
         --connect-concurrency "$CHAT_CONNECT_CONCURRENCY" --server-pid "$SERVER_PID" >"$out" ||
         die "scenario $name failed; see the output above and $WORK/server.log"
@@ -197,6 +202,7 @@ run_idle() {
         local share=$((sockets / processes + (i <= sockets % processes ? 1 : 0)))
         rm -f "$WORK/$name-$i.ready"
         "$LOADGEN" idle --url "$URL" --users "$users" --sockets "$share" --local-addrs "$local_addrs" \
+            --signin-concurrency $(((SIGNIN_CONCURRENCY + processes - 1) / processes)) \
             --hold-secs "$HOLD" --ready-file "$WORK/$name-$i.ready" >"$WORK/$name-$i.out" 2>"$WORK/$name-$i.err" &
         loadgen_pids+=("$!")
         pids+=("$!")
