@@ -95,8 +95,8 @@ impl Modify for EntryPaths {
     }
 }
 
-/// Copies the experience path item for the entry `kind`: the operation ids get the kind
-/// as a suffix so that they stay unique, and the delete parameter is `<kind>_id`.
+/// Copies the experience path item for the entry `kind`. Each operation id gets the kind
+/// as a suffix so that ids stay unique, and the delete parameter becomes `<kind>_id`.
 fn entry_path_item(template: &PathItem, update: Option<&Operation>, kind: &str) -> PathItem {
     let mut item = template.clone();
     item.put = update.cloned();

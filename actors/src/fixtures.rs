@@ -602,7 +602,7 @@ fn load_user(id: UserId, email: &str, number: usize, password_hash: &str) -> Use
         password_hash: password_hash.to_owned(),
         user_type: UserType::Learner,
         is_admin: false,
-        industry: Some("technology".to_owned()),
+        industry: None,
         profile: ProfileFields {
             first_name: "Load".to_owned(),
             last_name: format!("User {number}"),
