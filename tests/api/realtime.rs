@@ -116,6 +116,9 @@ async fn sync_after_reconnect_replays_missed_messages() {
     ada_socket
         .send_json(&json!({"message": "before the tunnel"}))
         .await;
+    // Each wait for Ada's own copy below then means the registry has handled that
+    // message, before Kemi's new socket joins the room.
+    ada_socket.next_of_type("chat_message").await;
     let seen = kemi_socket.next_of_type("chat_message").await;
     let last_seen = seen["message_id"].as_i64().expect("id");
     kemi_socket.close().await;
@@ -180,6 +183,57 @@ async fn sync_pages_through_long_backlog() {
         count >= 10,
         "every stored message is replayed across pages, got {count}"
     );
+}
+
+#[actix_rt::test]
+async fn messages_sent_during_sync_arrive_once_in_order() {
+    let app = spawn_app_with(|settings| {
+        settings.realtime.sync_page_size = 2;
+        settings.realtime.messages_per_second = 1000;
+    })
+    .await;
+    let ada = app.sign_in_fixture(ADA).await;
+    let kemi = app.sign_in_fixture(KEMI).await;
+    let mut ada_socket = app.ws(&chat_path(KEMI_ID, &ada.access)).await;
+    let mut sent = Vec::new();
+    for n in 0..10 {
+        let text = format!("backlog {n}");
+        ada_socket.send_json(&json!({"message": text})).await;
+        ada_socket.next_of_type("chat_message").await;
+        sent.push(text);
+    }
+
+    let mut kemi_socket = app.ws(&chat_path(ADA_ID, &kemi.access)).await;
+    kemi_socket
+        .send_json(&json!({"type": "sync", "after": 0}))
+        .await;
+    // Sent without waiting, so that some are stored while the replay is under way and
+    // reach Kemi's socket live as well as in a replayed page.
+    for n in 0..6 {
+        let text = format!("during {n}");
+        ada_socket.send_json(&json!({"message": text})).await;
+        sent.push(text);
+    }
+
+    // The fixture room may hold older messages; they come first.
+    let mut received: Vec<String> = Vec::new();
+    let mut last_id = 0;
+    let mut synced = false;
+    while !(synced && received.ends_with(&sent[sent.len() - 1..])) {
+        let frame = kemi_socket.next_json().await;
+        match frame["type"].as_str() {
+            Some("chat_message") => {
+                let id = frame["message_id"].as_i64().expect("id");
+                assert!(id > last_id, "message {id} came after {last_id}");
+                last_id = id;
+                received.push(frame["message"].as_str().expect("text").to_owned());
+            }
+            Some("synced") => synced = true,
+            _ => {}
+        }
+    }
+    let tail = &received[received.len() - sent.len()..];
+    assert_eq!(tail, sent, "every message once, in the order sent");
 }
 
 #[actix_rt::test]

@@ -285,6 +285,7 @@ async fn store_batch(
             sender: document.sender,
             recipient: pending.message.recipient,
             sender_name: pending.message.sender_name.clone(),
+            message_id: document.id,
             frame: encode(&ServerFrame::ChatMessage {
                 user_id: document.sender,
                 email: &pending.message.sender_email,

@@ -15,7 +15,7 @@ use bytestring::ByteString;
 
 use super::presence::PresenceChanged;
 use super::{CloseSockets, SocketTarget, CLOSE_SIGNED_OUT};
-use crate::ids::{ChatId, UserId};
+use crate::ids::{ChatId, MessageId, UserId};
 use crate::notifications::ChatNotice;
 
 /// Process-wide id of one socket.
@@ -37,9 +37,28 @@ pub enum Channel {
 #[rtype(result = "()")]
 pub enum ToSocket {
     /// Text frames, each serialized once and shared by all recipients.
-    Frames(Vec<ByteString>),
+    Frames(Vec<OutFrame>),
     /// Close the socket with this code and reason.
     Close { code: u16, reason: &'static str },
+}
+
+/// One text frame on its way to a socket.
+#[derive(Debug, Clone)]
+pub struct OutFrame {
+    pub text: ByteString,
+    /// Set for a stored `chat_message`, so that a session replaying a backlog can hold
+    /// live messages back and skip the ones the replay already wrote.
+    pub message_id: Option<MessageId>,
+}
+
+impl OutFrame {
+    /// A frame that is not a stored chat message.
+    pub fn plain(text: ByteString) -> Self {
+        Self {
+            text,
+            message_id: None,
+        }
+    }
 }
 
 /// How the registry reaches one session.
@@ -85,6 +104,7 @@ pub struct StoredChatFrame {
     /// The other participant, notified when none of their sockets is in the room.
     pub recipient: UserId,
     pub sender_name: String,
+    pub message_id: MessageId,
     /// The `chat_message` frame.
     pub frame: ByteString,
 }
@@ -187,7 +207,7 @@ impl ChatRegistry {
 
     /// Queues frames for one socket. A socket with more than `max_queued` frames waiting,
     /// or a full mailbox, is evicted.
-    fn deliver(&mut self, socket_id: SocketId, frames: Vec<ByteString>) {
+    fn deliver(&mut self, socket_id: SocketId, frames: Vec<OutFrame>) {
         let Some(entry) = self.sockets.get(&socket_id) else {
             return;
         };
@@ -219,7 +239,7 @@ impl ChatRegistry {
 
     fn deliver_all(&mut self, socket_ids: &[SocketId], frame: &ByteString) {
         for socket_id in socket_ids {
-            self.deliver(*socket_id, vec![frame.clone()]);
+            self.deliver(*socket_id, vec![OutFrame::plain(frame.clone())]);
         }
     }
 
@@ -343,14 +363,14 @@ impl Handler<ChatBatchStored> for ChatRegistry {
     fn handle(&mut self, batch: ChatBatchStored, _: &mut Self::Context) {
         // One mailbox message per socket per batch, however many of the batch's messages
         // are for its room.
-        let mut per_socket: HashMap<SocketId, Vec<ByteString>> = HashMap::new();
+        let mut per_socket: HashMap<SocketId, Vec<OutFrame>> = HashMap::new();
         let mut notices = Vec::new();
         for message in batch.messages {
             for socket_id in self.by_room.get(&message.chat_id).into_iter().flatten() {
-                per_socket
-                    .entry(*socket_id)
-                    .or_default()
-                    .push(message.frame.clone());
+                per_socket.entry(*socket_id).or_default().push(OutFrame {
+                    text: message.frame.clone(),
+                    message_id: Some(message.message_id),
+                });
             }
             if !self.room_has_user(message.chat_id, message.recipient) {
                 notices.push((message.recipient, message.chat_id, message.sender_name));

@@ -17,8 +17,8 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::frames::{encode, parse_client_frame, ClientFrame, FrameError, ServerFrame};
 use super::registry::{
-    Channel, ChatRegistry, RelayToRoom, SessionStarted, SessionStopped, SocketHandle, SocketId,
-    ToSocket, CLOSE_TOO_SLOW,
+    Channel, ChatRegistry, OutFrame, RelayToRoom, SessionStarted, SessionStopped, SocketHandle,
+    SocketId, ToSocket, CLOSE_TOO_SLOW,
 };
 use crate::accounts::auth::Principal;
 use crate::chat::writer::{ChatWriter, PostChatMessage};
@@ -52,6 +52,34 @@ pub struct SocketSession {
     evicted: Arc<AtomicBool>,
     last_heard: Instant,
     syncing: bool,
+    held: HeldMessages,
+}
+
+/// Live chat messages that arrive while `sync` replays the backlog. They wait until the
+/// replay ends, so that the client sees each message once and in id order: a message
+/// stored before the replay read its page is in the page, and its live copy is dropped.
+#[derive(Debug, Default)]
+struct HeldMessages {
+    frames: Vec<OutFrame>,
+}
+
+impl HeldMessages {
+    fn hold(&mut self, frame: OutFrame) {
+        self.frames.push(frame);
+    }
+
+    /// Empties the hold. Returns the frames to write, in arrival order, without the
+    /// chat messages whose id is at most `replayed_through`, and how many frames the
+    /// hold had.
+    fn release(&mut self, replayed_through: MessageId) -> (Vec<OutFrame>, usize) {
+        let held = std::mem::take(&mut self.frames);
+        let count = held.len();
+        let fresh = held
+            .into_iter()
+            .filter(|frame| frame.message_id.is_none_or(|id| id > replayed_through))
+            .collect();
+        (fresh, count)
+    }
 }
 
 impl SocketSession {
@@ -65,6 +93,7 @@ impl SocketSession {
             evicted: Arc::new(AtomicBool::new(false)),
             last_heard: Instant::now(),
             syncing: false,
+            held: HeldMessages::default(),
             setup,
         }
     }
@@ -261,23 +290,34 @@ impl SocketSession {
                     if page.full {
                         session.sync_page(room, page.last_message_id, ctx);
                     } else {
-                        session.syncing = false;
                         ctx.text(encode(&ServerFrame::Synced {
                             last_message_id: page.last_message_id,
                         }));
+                        session.end_sync(page.last_message_id, ctx);
                     }
                 }
                 other => {
-                    session.syncing = false;
                     log::error!("sync failed socket_id={}: {other:?}", session.socket_id);
                     let error = FrameError::new(
                         "sync_failed",
                         "Stored messages could not be read. Send sync again.",
                     );
                     session.send_error(ctx, &error);
+                    session.end_sync(after, ctx);
                 }
             }),
         );
+    }
+
+    /// Writes the live messages held during a replay that went up to
+    /// `replayed_through`.
+    fn end_sync(&mut self, replayed_through: MessageId, ctx: &mut ws::WebsocketContext<Self>) {
+        self.syncing = false;
+        let (frames, count) = self.held.release(replayed_through);
+        self.queued.fetch_sub(count, Ordering::AcqRel);
+        for frame in frames {
+            ctx.text(frame.text);
+        }
     }
 }
 
@@ -333,10 +373,18 @@ impl Handler<ToSocket> for SocketSession {
         }
         match message {
             ToSocket::Frames(frames) => {
-                self.queued.fetch_sub(frames.len(), Ordering::AcqRel);
+                let mut written = 0;
                 for frame in frames {
-                    ctx.text(frame);
+                    // Held frames stay counted as queued, so the slow-client guard
+                    // bounds the hold too.
+                    if self.syncing && frame.message_id.is_some() {
+                        self.held.hold(frame);
+                    } else {
+                        written += 1;
+                        ctx.text(frame.text);
+                    }
                 }
+                self.queued.fetch_sub(written, Ordering::AcqRel);
             }
             ToSocket::Close { code, reason } => self.close(ctx, code, reason),
         }
@@ -391,5 +439,44 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for SocketSession {
                 ctx.stop();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(id: i64) -> OutFrame {
+        OutFrame {
+            text: format!("message {id}").into(),
+            message_id: Some(MessageId(id)),
+        }
+    }
+
+    fn texts(frames: &[OutFrame]) -> Vec<&str> {
+        frames.iter().map(|frame| &*frame.text).collect()
+    }
+
+    #[test]
+    fn release_drops_messages_the_replay_wrote() {
+        let mut held = HeldMessages::default();
+        for id in [7, 8, 9] {
+            held.hold(chat(id));
+        }
+        let (fresh, count) = held.release(MessageId(8));
+        assert_eq!(texts(&fresh), ["message 9"]);
+        assert_eq!(count, 3, "dropped frames still leave the queue count");
+        assert!(held.frames.is_empty());
+    }
+
+    #[test]
+    fn release_keeps_frames_without_an_id_in_order() {
+        let mut held = HeldMessages::default();
+        held.hold(chat(3));
+        held.hold(OutFrame::plain("typing".into()));
+        held.hold(chat(12));
+        let (fresh, count) = held.release(MessageId(5));
+        assert_eq!(texts(&fresh), ["typing", "message 12"]);
+        assert_eq!(count, 3);
     }
 }
