@@ -46,13 +46,13 @@ pub enum ToSocket {
 #[derive(Debug, Clone)]
 pub struct OutFrame {
     pub text: ByteString,
-    /// Set for a stored `chat_message`, so that a session replaying a backlog can hold
-    /// live messages back and skip the ones the replay already wrote.
+    /// Id of a stored `chat_message`, `None` for other frames. A session replaying a
+    /// backlog uses it to hold live messages back and skip those the replay wrote.
     pub message_id: Option<MessageId>,
 }
 
 impl OutFrame {
-    /// A frame that is not a stored chat message.
+    /// Wraps a frame that is not a stored chat message.
     pub fn plain(text: ByteString) -> Self {
         Self {
             text,

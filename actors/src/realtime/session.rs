@@ -52,12 +52,12 @@ pub struct SocketSession {
     evicted: Arc<AtomicBool>,
     last_heard: Instant,
     syncing: bool,
-    held: HeldMessages,
+    held_messages: HeldMessages,
 }
 
-/// Live chat messages that arrive while `sync` replays the backlog. They wait until the
-/// replay ends, so that the client sees each message once and in id order: a message
-/// stored before the replay read its page is in the page, and its live copy is dropped.
+/// Live chat messages that arrive while `sync` replays the backlog. They are written
+/// after the replay, without those the replay already wrote, so the client sees each
+/// message once and in id order.
 #[derive(Debug, Default)]
 struct HeldMessages {
     frames: Vec<OutFrame>,
@@ -68,13 +68,12 @@ impl HeldMessages {
         self.frames.push(frame);
     }
 
-    /// Empties the hold. Returns the frames to write, in arrival order, without the
-    /// chat messages whose id is at most `replayed_through`, and how many frames the
-    /// hold had.
+    /// Empties the hold and returns the frames to write, in arrival order, with the
+    /// number of frames it contained. Chat messages up to `replayed_through` are left out.
     fn release(&mut self, replayed_through: MessageId) -> (Vec<OutFrame>, usize) {
-        let held = std::mem::take(&mut self.frames);
-        let count = held.len();
-        let fresh = held
+        let frames = std::mem::take(&mut self.frames);
+        let count = frames.len();
+        let fresh = frames
             .into_iter()
             .filter(|frame| frame.message_id.is_none_or(|id| id > replayed_through))
             .collect();
@@ -93,7 +92,7 @@ impl SocketSession {
             evicted: Arc::new(AtomicBool::new(false)),
             last_heard: Instant::now(),
             syncing: false,
-            held: HeldMessages::default(),
+            held_messages: HeldMessages::default(),
             setup,
         }
     }
@@ -313,7 +312,7 @@ impl SocketSession {
     /// `replayed_through`.
     fn end_sync(&mut self, replayed_through: MessageId, ctx: &mut ws::WebsocketContext<Self>) {
         self.syncing = false;
-        let (frames, count) = self.held.release(replayed_through);
+        let (frames, count) = self.held_messages.release(replayed_through);
         self.queued.fetch_sub(count, Ordering::AcqRel);
         for frame in frames {
             ctx.text(frame.text);
@@ -378,7 +377,7 @@ impl Handler<ToSocket> for SocketSession {
                     // Held frames stay counted as queued, so the slow-client guard
                     // bounds the hold too.
                     if self.syncing && frame.message_id.is_some() {
-                        self.held.hold(frame);
+                        self.held_messages.hold(frame);
                     } else {
                         written += 1;
                         ctx.text(frame.text);
@@ -458,24 +457,24 @@ mod tests {
     }
 
     #[test]
-    fn release_drops_messages_the_replay_wrote() {
-        let mut held = HeldMessages::default();
+    fn release_drops_replayed_messages() {
+        let mut hold = HeldMessages::default();
         for id in [7, 8, 9] {
-            held.hold(chat(id));
+            hold.hold(chat(id));
         }
-        let (fresh, count) = held.release(MessageId(8));
+        let (fresh, count) = hold.release(MessageId(8));
         assert_eq!(texts(&fresh), ["message 9"]);
         assert_eq!(count, 3, "dropped frames still leave the queue count");
-        assert!(held.frames.is_empty());
+        assert!(hold.frames.is_empty());
     }
 
     #[test]
-    fn release_keeps_frames_without_an_id_in_order() {
-        let mut held = HeldMessages::default();
-        held.hold(chat(3));
-        held.hold(OutFrame::plain("typing".into()));
-        held.hold(chat(12));
-        let (fresh, count) = held.release(MessageId(5));
+    fn release_keeps_frames_without_ids() {
+        let mut hold = HeldMessages::default();
+        hold.hold(chat(3));
+        hold.hold(OutFrame::plain("typing".into()));
+        hold.hold(chat(12));
+        let (fresh, count) = hold.release(MessageId(5));
         assert_eq!(texts(&fresh), ["typing", "message 12"]);
         assert_eq!(count, 3);
     }
